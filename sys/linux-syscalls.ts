@@ -1,0 +1,291 @@
+/**
+ * The real Syscalls: libc through koffi. The only file that loads the FFI library.
+ * Each binding names its man page; calls that glibc 2.36 lacks go through syscall(2).
+ */
+import koffi from 'koffi';
+import { SyscallError } from './syscall-error.js';
+import type { ReceivedMessage, Syscalls, WaitResult } from './syscalls.js';
+import { SCM_RIGHTS, SOL_SOCKET, SYS_openat2, SYS_pivot_root, AF_UNIX, SOCK_STREAM, SOCK_CLOEXEC } from './constants.js';
+
+const libc = koffi.load('libc.so.6');
+
+const fn = {
+  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+  umount2: libc.func('int umount2(const char *target, int flags)'),
+  pivotRoot: libc.func('long syscall(long nr, const char *new_root, const char *put_old)'),
+  fsconfig: libc.func('int fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux)'),
+  fsmount: libc.func('int fsmount(int fd, unsigned int flags, unsigned int attr_flags)'),
+  moveMount: libc.func('int move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags)'),
+  openTree: libc.func('int open_tree(int dirfd, const char *path, unsigned int flags)'),
+  unshare: libc.func('int unshare(int flags)'),
+  setns: libc.func('int setns(int fd, int nstype)'),
+  sethostname: libc.func('int sethostname(const char *name, size_t len)'),
+  setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
+  open: libc.func('int open(const char *path, int flags, unsigned int mode)'),
+  openat2: libc.func('long syscall(long nr, int dirfd, const char *path, void *how, size_t size)'),
+  close: libc.func('int close(int fd)'),
+  mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
+  mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
+  symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
+  fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
+  fchmod: libc.func('int fchmod(int fd, unsigned int mode)'),
+  fchdir: libc.func('int fchdir(int fd)'),
+  chdir: libc.func('int chdir(const char *path)'),
+  chroot: libc.func('int chroot(const char *path)'),
+  mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
+  flock: libc.func('int flock(int fd, int operation)'),
+  ioctlInt: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
+  read: libc.func('long read(int fd, void *buf, size_t count)'),
+  write: libc.func('long write(int fd, const void *buf, size_t count)'),
+  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
+  socket: libc.func('int socket(int domain, int type, int protocol)'),
+  connect: libc.func('int connect(int fd, const void *addr, unsigned int len)'),
+  sendmsg: libc.func('long sendmsg(int fd, const void *msg, int flags)'),
+  recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
+  getpid: libc.func('int getpid(void)'),
+  kill: libc.func('int kill(int pid, int sig)'),
+  pidfdOpen: libc.func('int pidfd_open(int pid, unsigned int flags)'),
+  pidfdSendSignal: libc.func('int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)'),
+  prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+  prlimit: libc.func('int prlimit(int pid, int resource, const void *new_limit, void *old_limit)'),
+  waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
+};
+
+function fail(syscall: string, what?: string, path?: string): never {
+  throw new SyscallError(syscall, koffi.errno(), what, path);
+}
+
+function check(ret: number | bigint, syscall: string, what?: string, path?: string): number {
+  const n = Number(ret);
+  if (n < 0) fail(syscall, what, path);
+  return n;
+}
+
+function decodeWait(pid: number, status: number): WaitResult {
+  // <sys/wait.h>: WIFEXITED when the low 7 bits are 0; WTERMSIG otherwise (0x7f means stopped).
+  const sig = status & 0x7f;
+  if (sig === 0) return { pid, exitCode: (status >> 8) & 0xff, signal: undefined };
+  return { pid, exitCode: undefined, signal: sig };
+}
+
+// struct msghdr (x86_64): name, namelen(+pad), iov, iovlen, control, controllen, flags(+pad) = 56 bytes
+const MSGHDR_SIZE = 56;
+const CMSG_HDR = 16; // struct cmsghdr: size_t len, int level, int type
+
+function buildMsghdr(iov: Buffer, control: Buffer | null): Buffer {
+  const msg = Buffer.alloc(MSGHDR_SIZE);
+  msg.writeBigUInt64LE(koffi.address(iov), 16);
+  msg.writeBigUInt64LE(1n, 24);
+  if (control !== null) {
+    msg.writeBigUInt64LE(koffi.address(control), 32);
+    msg.writeBigUInt64LE(BigInt(control.length), 40);
+  }
+  return msg;
+}
+
+function buildIovec(data: Buffer): Buffer {
+  const iov = Buffer.alloc(16);
+  iov.writeBigUInt64LE(koffi.address(data), 0);
+  iov.writeBigUInt64LE(BigInt(data.length), 8);
+  return iov;
+}
+
+export class LinuxSyscalls implements Syscalls {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void {
+    check(fn.mount(source, target, fstype, flags, data), 'mount', `mount \`${source ?? fstype ?? 'none'}\` on \`${target}\``, target);
+  }
+  umount2(target: string, flags: number): void {
+    check(fn.umount2(target, flags), 'umount2', `umount \`${target}\``, target);
+  }
+  pivotRoot(newRoot: string, putOld: string): void {
+    check(fn.pivotRoot(SYS_pivot_root, newRoot, putOld), 'pivot_root', `pivot_root \`${newRoot}\``, newRoot);
+  }
+  fsconfigSetString(fsfd: number, key: string, value: string): void {
+    check(fn.fsconfig(fsfd, 1, key, value, 0), 'fsconfig', `fsconfig set \`${key}\``);
+  }
+  fsconfigSetFlag(fsfd: number, key: string): void {
+    check(fn.fsconfig(fsfd, 0, key, null, 0), 'fsconfig', `fsconfig set flag \`${key}\``);
+  }
+  fsconfigCreate(fsfd: number): void {
+    check(fn.fsconfig(fsfd, 6, null, null, 0), 'fsconfig', 'fsconfig create');
+  }
+  fsmount(fsfd: number, flags: number, attrFlags: number): number {
+    return check(fn.fsmount(fsfd, flags, attrFlags), 'fsmount');
+  }
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void {
+    check(fn.moveMount(fromFd, fromPath, toFd, toPath, flags), 'move_mount', `move_mount to \`${toPath}\``, toPath);
+  }
+  openTree(dirfd: number, path: string, flags: number): number {
+    return check(fn.openTree(dirfd, path, flags), 'open_tree', `open_tree \`${path}\``, path);
+  }
+  unshare(flags: number): void {
+    check(fn.unshare(flags), 'unshare', `unshare 0x${flags.toString(16)}`);
+  }
+  setns(fd: number, nstype: number): void {
+    check(fn.setns(fd, nstype), 'setns', `setns 0x${nstype.toString(16)}`);
+  }
+  sethostname(name: string): void {
+    check(fn.sethostname(name, Buffer.byteLength(name)), 'sethostname', `sethostname \`${name}\``);
+  }
+  setdomainname(name: string): void {
+    check(fn.setdomainname(name, Buffer.byteLength(name)), 'setdomainname', `setdomainname \`${name}\``);
+  }
+  open(path: string, flags: number, mode = 0): number {
+    return check(fn.open(path, flags, mode), 'open', `open \`${path}\``, path);
+  }
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+    // FFI: struct open_how is three u64s, read by the kernel during the call only.
+    const how = Buffer.alloc(24);
+    how.writeBigUInt64LE(BigInt(flags), 0);
+    how.writeBigUInt64LE(BigInt(mode), 8);
+    how.writeBigUInt64LE(BigInt(resolve), 16);
+    return check(fn.openat2(SYS_openat2, dirfd, path, how, 24), 'openat2', `open \`${path}\``, path);
+  }
+  close(fd: number): void {
+    check(fn.close(fd), 'close', `close fd ${fd}`);
+  }
+  mkdirat(dirfd: number, path: string, mode: number): void {
+    check(fn.mkdirat(dirfd, path, mode), 'mkdirat', `mkdir \`${path}\``, path);
+  }
+  mknodat(dirfd: number, path: string, mode: number, dev: number): void {
+    check(fn.mknodat(dirfd, path, mode, dev), 'mknodat', `mknod \`${path}\``, path);
+  }
+  symlinkat(target: string, dirfd: number, path: string): void {
+    check(fn.symlinkat(target, dirfd, path), 'symlinkat', `symlink \`${path}\` -> \`${target}\``, path);
+  }
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
+    check(fn.fchownat(dirfd, path, uid, gid, flags), 'fchownat', `chown \`${path}\``, path);
+  }
+  fchmod(fd: number, mode: number): void {
+    check(fn.fchmod(fd, mode), 'fchmod');
+  }
+  fchdir(fd: number): void {
+    check(fn.fchdir(fd), 'fchdir');
+  }
+  chdir(path: string): void {
+    check(fn.chdir(path), 'chdir', `chdir \`${path}\``, path);
+  }
+  chroot(path: string): void {
+    check(fn.chroot(path), 'chroot', `chroot \`${path}\``, path);
+  }
+  mkfifo(path: string, mode: number): void {
+    check(fn.mkfifo(path, mode), 'mkfifo', `mkfifo \`${path}\``, path);
+  }
+  flock(fd: number, operation: number): void {
+    check(fn.flock(fd, operation), 'flock');
+  }
+  ioctlInt(fd: number, request: number, value: number): number {
+    const v = [value];
+    check(fn.ioctlInt(fd, request, v), 'ioctl', `ioctl 0x${request.toString(16)}`);
+    return v[0] ?? 0;
+  }
+  read(fd: number, buf: Buffer): number {
+    return check(fn.read(fd, buf, buf.length), 'read');
+  }
+  write(fd: number, buf: Buffer): number {
+    return check(fn.write(fd, buf, buf.length), 'write');
+  }
+  socketpair(domain: number, type: number): [number, number] {
+    const sv = [0, 0];
+    check(fn.socketpair(domain, type, 0, sv), 'socketpair');
+    return [sv[0] ?? -1, sv[1] ?? -1];
+  }
+  sendmsg(sock: number, data: Buffer, fds: readonly number[]): void {
+    // FFI: msghdr, iovec and cmsg buffers stay referenced until sendmsg returns.
+    const payload = data.length > 0 ? data : Buffer.alloc(1);
+    const iov = buildIovec(payload);
+    let control: Buffer | null = null;
+    if (fds.length > 0) {
+      const len = CMSG_HDR + 4 * fds.length;
+      control = Buffer.alloc((len + 7) & ~7);
+      control.writeBigUInt64LE(BigInt(len), 0);
+      control.writeInt32LE(SOL_SOCKET, 8);
+      control.writeInt32LE(SCM_RIGHTS, 12);
+      fds.forEach((fd, i) => control!.writeInt32LE(fd, CMSG_HDR + 4 * i));
+    }
+    const msg = buildMsghdr(iov, control);
+    check(fn.sendmsg(sock, msg, 0x4000 /* MSG_NOSIGNAL */), 'sendmsg');
+  }
+  recvmsg(sock: number, maxBytes: number, maxFds: number): ReceivedMessage {
+    const data = Buffer.alloc(Math.max(1, maxBytes));
+    const iov = buildIovec(data);
+    const control = maxFds > 0 ? Buffer.alloc((CMSG_HDR + 4 * maxFds + 7) & ~7) : null;
+    const msg = buildMsghdr(iov, control);
+    const n = check(fn.recvmsg(sock, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */), 'recvmsg');
+    const fds: number[] = [];
+    if (control !== null) {
+      const controlLen = Number(msg.readBigUInt64LE(40));
+      let off = 0;
+      while (off + CMSG_HDR <= controlLen) {
+        const len = Number(control.readBigUInt64LE(off));
+        if (len < CMSG_HDR) break;
+        if (control.readInt32LE(off + 8) === SOL_SOCKET && control.readInt32LE(off + 12) === SCM_RIGHTS) {
+          for (let p = off + CMSG_HDR; p + 4 <= off + len; p += 4) fds.push(control.readInt32LE(p));
+        }
+        off += (len + 7) & ~7;
+      }
+    }
+    return { data: data.subarray(0, n), fds };
+  }
+  connectUnix(path: string): number {
+    const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
+    // struct sockaddr_un: sa_family_t (2 bytes) + sun_path[108]
+    const addr = Buffer.alloc(110);
+    addr.writeUInt16LE(AF_UNIX, 0);
+    if (Buffer.byteLength(path) > 107) {
+      fn.close(fd);
+      throw new SyscallError('connect', 36, `connect \`${path}\``, path);
+    }
+    addr.write(path, 2);
+    if (fn.connect(fd, addr, 110) < 0) {
+      const errno = koffi.errno();
+      fn.close(fd);
+      throw new SyscallError('connect', errno, `connect \`${path}\``, path);
+    }
+    return fd;
+  }
+  getpid(): number {
+    return fn.getpid();
+  }
+  kill(pid: number, signal: number): void {
+    check(fn.kill(pid, signal), 'kill', `kill ${pid} with signal ${signal}`);
+  }
+  pidfdOpen(pid: number): number {
+    return check(fn.pidfdOpen(pid, 0), 'pidfd_open', `pidfd_open ${pid}`);
+  }
+  pidfdSendSignal(pidfd: number, signal: number): void {
+    check(fn.pidfdSendSignal(pidfd, signal, null, 0), 'pidfd_send_signal', `signal ${signal}`);
+  }
+  prctl(option: number, arg2: number): number {
+    return check(fn.prctl(option, arg2, 0, 0, 0), 'prctl', `prctl ${option}`);
+  }
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void {
+    const lim = Buffer.alloc(16);
+    lim.writeBigUInt64LE(soft, 0);
+    lim.writeBigUInt64LE(hard, 8);
+    check(fn.prlimit(pid, resource, lim, null), 'prlimit', `prlimit ${resource} of ${pid}`);
+  }
+  waitpid(pid: number, options: number): WaitResult | undefined {
+    const status = [0];
+    const ret = check(fn.waitpid(pid, status, options), 'waitpid', `waitpid ${pid}`);
+    if (ret === 0) return undefined;
+    return decodeWait(ret, status[0] ?? 0);
+  }
+  waitpidAsync(pid: number): Promise<WaitResult> {
+    return new Promise((resolve, reject) => {
+      const status = [0];
+      fn.waitpid.async(pid, status, 0, (err: unknown, ret: number) => {
+        if (err) reject(err instanceof Error ? err : new Error(String(err)));
+        else if (ret < 0) reject(new SyscallError('waitpid', 10, `waitpid ${pid}`));
+        else resolve(decodeWait(ret, status[0] ?? 0));
+      });
+    });
+  }
+}
+
+let instance: LinuxSyscalls | undefined;
+/** The process-wide real implementation. */
+export function linuxSyscalls(): Syscalls {
+  instance ??= new LinuxSyscalls();
+  return instance;
+}

@@ -1,0 +1,85 @@
+/**
+ * The one syscall boundary. Everything outside sys/ calls this interface; only
+ * linux-syscalls.ts loads the FFI library. Unit tests swap in RecordingSyscalls.
+ *
+ * Every method throws SyscallError on failure (errno kept), never returns -1.
+ * Flags and constants are the kernel's own numbers (sys/constants.ts).
+ */
+
+export interface ReceivedMessage {
+  readonly data: Buffer;
+  readonly fds: number[];
+}
+
+export interface WaitResult {
+  readonly pid: number;
+  /** Exit code when the process exited, else undefined. */
+  readonly exitCode: number | undefined;
+  /** Terminating signal number when killed by a signal, else undefined. */
+  readonly signal: number | undefined;
+}
+
+export interface Syscalls {
+  // mount(2), umount2(2), pivot_root(2)
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  // the new mount API: fsopen(2), fsconfig(2), fsmount(2), move_mount(2), open_tree(2)
+  fsconfigSetString(fsfd: number, key: string, value: string): void;
+  fsconfigSetFlag(fsfd: number, key: string): void;
+  fsconfigCreate(fsfd: number): void;
+  fsmount(fsfd: number, flags: number, attrFlags: number): number;
+  moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void;
+  openTree(dirfd: number, path: string, flags: number): number;
+
+  // namespaces: unshare(2), setns(2)
+  unshare(flags: number): void;
+  setns(fd: number, nstype: number): void;
+  sethostname(name: string): void;
+  setdomainname(name: string): void;
+
+  // files
+  open(path: string, flags: number, mode?: number): number;
+  /** openat2(2) with struct open_how { flags, mode, resolve }. */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  close(fd: number): void;
+  mkdirat(dirfd: number, path: string, mode: number): void;
+  mknodat(dirfd: number, path: string, mode: number, dev: number): void;
+  symlinkat(target: string, dirfd: number, path: string): void;
+  fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
+  fchmod(fd: number, mode: number): void;
+  fchdir(fd: number): void;
+  chdir(path: string): void;
+  chroot(path: string): void;
+  mkfifo(path: string, mode: number): void;
+  flock(fd: number, operation: number): void;
+  /** ioctl(2) with an int argument passed by pointer; returns the int after the call. */
+  ioctlInt(fd: number, request: number, value: number): number;
+  read(fd: number, buf: Buffer): number;
+  write(fd: number, buf: Buffer): number;
+
+  // unix sockets with SCM_RIGHTS
+  socketpair(domain: number, type: number): [number, number];
+  sendmsg(sock: number, data: Buffer, fds: readonly number[]): void;
+  recvmsg(sock: number, maxBytes: number, maxFds: number): ReceivedMessage;
+  /** Connects a SOCK_STREAM unix socket to `path` and returns its fd. */
+  connectUnix(path: string): number;
+
+  // processes
+  getpid(): number;
+  kill(pid: number, signal: number): void;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+  prctl(option: number, arg2: number): number;
+  prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void;
+  /** waitpid(2) without WNOHANG blocks the calling thread: prefer waitpidAsync. */
+  waitpid(pid: number, options: number): WaitResult | undefined;
+  /** waitpid(2) on a worker thread, so the event loop keeps running (signal forwarding). */
+  waitpidAsync(pid: number): Promise<WaitResult>;
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
+export const WNOHANG = 1;
