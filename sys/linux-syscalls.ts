@@ -17,6 +17,11 @@ const fn = {
   fsmount: libc.func('int fsmount(int fd, unsigned int flags, unsigned int attr_flags)'),
   moveMount: libc.func('int move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags)'),
   openTree: libc.func('int open_tree(int dirfd, const char *path, unsigned int flags)'),
+  fsopen: libc.func('int fsopen(const char *fsname, unsigned int flags)'),
+  mountSetattr: libc.func('int mount_setattr(int dirfd, const char *path, unsigned int flags, void *attr, size_t size)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
+  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
   unshare: libc.func('int unshare(int flags)'),
   setns: libc.func('int setns(int fd, int nstype)'),
   sethostname: libc.func('int sethostname(const char *name, size_t len)'),
@@ -26,6 +31,7 @@ const fn = {
   close: libc.func('int close(int fd)'),
   mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
   mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
+  unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
   symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
   fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
   fchmod: libc.func('int fchmod(int fd, unsigned int mode)'),
@@ -118,6 +124,30 @@ export class LinuxSyscalls implements Syscalls {
   openTree(dirfd: number, path: string, flags: number): number {
     return check(fn.openTree(dirfd, path, flags), 'open_tree', `open_tree \`${path}\``, path);
   }
+  fsopen(fstype: string, flags: number): number {
+    return check(fn.fsopen(fstype, flags), 'fsopen', `fsopen \`${fstype}\``);
+  }
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void {
+    // FFI: struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd } read during the call.
+    const attr = Buffer.alloc(32);
+    attr.writeBigUInt64LE(BigInt(attrSet), 0);
+    attr.writeBigUInt64LE(BigInt(attrClr), 8);
+    attr.writeBigUInt64LE(BigInt(propagation), 16);
+    check(fn.mountSetattr(dirfd, path, flags, attr, 32), 'mount_setattr', `set mount attributes of \`${path || 'fd ' + dirfd}\``, path);
+  }
+  memfdCreate(name: string, flags: number): number {
+    return check(fn.memfdCreate(name, flags), 'memfd_create', `memfd_create \`${name}\``);
+  }
+  addSeals(fd: number, seals: number): void {
+    check(fn.fcntl(fd, 1033 /* F_ADD_SEALS */, seals), 'fcntl', 'add seals');
+  }
+  setReceiveTimeout(sock: number, timeoutMs: number): void {
+    // FFI: struct timeval { i64 sec, i64 usec }.
+    const tv = Buffer.alloc(16);
+    tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
+    tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
+    check(fn.setsockopt(sock, SOL_SOCKET, 20 /* SO_RCVTIMEO */, tv, 16), 'setsockopt', 'set receive timeout');
+  }
   unshare(flags: number): void {
     check(fn.unshare(flags), 'unshare', `unshare 0x${flags.toString(16)}`);
   }
@@ -152,6 +182,9 @@ export class LinuxSyscalls implements Syscalls {
   }
   symlinkat(target: string, dirfd: number, path: string): void {
     check(fn.symlinkat(target, dirfd, path), 'symlinkat', `symlink \`${path}\` -> \`${target}\``, path);
+  }
+  unlinkat(dirfd: number, path: string, flags: number): void {
+    check(fn.unlinkat(dirfd, path, flags), 'unlinkat', `unlink \`${path}\``, path);
   }
   fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void {
     check(fn.fchownat(dirfd, path, uid, gid, flags), 'fchownat', `chown \`${path}\``, path);

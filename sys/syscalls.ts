@@ -31,6 +31,9 @@ export interface Syscalls {
   fsmount(fsfd: number, flags: number, attrFlags: number): number;
   moveMount(fromFd: number, fromPath: string, toFd: number, toPath: string, flags: number): void;
   openTree(dirfd: number, path: string, flags: number): number;
+  fsopen(fstype: string, flags: number): number;
+  /** mount_setattr(2): flags AT_EMPTY_PATH | AT_RECURSIVE ...; propagation MS_SHARED etc. or 0. */
+  mountSetattr(dirfd: number, path: string, flags: number, attrSet: number, attrClr: number, propagation: number): void;
 
   // namespaces: unshare(2), setns(2)
   unshare(flags: number): void;
@@ -46,6 +49,7 @@ export interface Syscalls {
   mkdirat(dirfd: number, path: string, mode: number): void;
   mknodat(dirfd: number, path: string, mode: number, dev: number): void;
   symlinkat(target: string, dirfd: number, path: string): void;
+  unlinkat(dirfd: number, path: string, flags: number): void;
   fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
   fchmod(fd: number, mode: number): void;
   fchdir(fd: number): void;
@@ -56,6 +60,12 @@ export interface Syscalls {
   /** ioctl(2) with an int argument passed by pointer; returns the int after the call. */
   ioctlInt(fd: number, request: number, value: number): number;
   read(fd: number, buf: Buffer): number;
+  /** memfd_create(2) */
+  memfdCreate(name: string, flags: number): number;
+  /** fcntl(F_ADD_SEALS) */
+  addSeals(fd: number, seals: number): void;
+  /** setsockopt SO_RCVTIMEO: a blocking receive fails with EAGAIN after `timeoutMs`. */
+  setReceiveTimeout(sock: number, timeoutMs: number): void;
   write(fd: number, buf: Buffer): number;
 
   // unix sockets with SCM_RIGHTS

@@ -1,0 +1,12 @@
+/**
+ * v1 `net_cls` controller (Documentation/admin-guide/cgroup-v1/net_cls.rst): tags packets with
+ * a class id for tc/iptables. Applied only when the hierarchy is mounted.
+ */
+
+import { checkInt, write, type CgroupStep } from '../cgroup-plan.js';
+import type { LinuxNetwork } from '../resources.js';
+
+export function planNetClsV1(network: LinuxNetwork | undefined): CgroupStep[] {
+  if (network?.classID === undefined) return [];
+  return [write('net_cls.classid', checkInt('network class id', network.classID, 0, 0xffffffff))];
+}

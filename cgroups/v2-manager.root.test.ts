@@ -1,0 +1,101 @@
+/**
+ * The v2 driver against the real kernel's cgroup2 mount. On a hybrid host that is
+ * /sys/fs/cgroup/unified with (almost) no controllers, so this covers the core interface:
+ * mkdir, cgroup.procs, cgroup.freeze/cgroup.events, cpu.stat, unified core keys, controller
+ * checks, rmdir. It never writes the mount root's cgroup.subtree_control on a non-v2 host.
+ */
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { KapselError } from '../common/errors.js';
+import { sleepMs } from './cgroup-fs.js';
+import { detectCgroupHost, newCgroupManager } from './detect.js';
+import type { CgroupManager } from './manager.js';
+
+const host = (() => {
+  try {
+    return detectCgroupHost();
+  } catch {
+    return undefined;
+  }
+})();
+const skip = process.getuid?.() !== 0 ? 'needs root' : host?.v2 === undefined ? 'needs a cgroup2 mount' : false;
+const PARENT = `kapsel-test-${process.pid}-v2`;
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (check()) return;
+    await sleepMs(10);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+describe('cgroup v2 manager on the real kernel', { skip }, () => {
+  const mountPoint = host?.v2?.mountPoint ?? '/sys/fs/cgroup';
+  const children: ChildProcess[] = [];
+  let manager: CgroupManager | undefined;
+
+  after(async () => {
+    await manager?.thaw().catch(() => {});
+    for (const c of children) {
+      c.kill('SIGKILL');
+      await exited(c);
+    }
+    await manager?.destroy().catch(() => {});
+    if (existsSync(`${mountPoint}/${PARENT}`)) rmdirSync(`${mountPoint}/${PARENT}`);
+    assert.deepEqual(readdirSync(mountPoint).filter((n) => n === PARENT), []);
+  });
+
+  it('creates, joins, freezes, reports and destroys a cgroup', async () => {
+    const m = newCgroupManager({ cgroupsPath: `/${PARENT}/c1`, id: 'c1', mode: 'unified' });
+    manager = m;
+    assert.equal(m.mode, 'unified');
+    m.create();
+    const dir = m.paths()['unified']!;
+    assert.equal(dir, `${mountPoint}/${PARENT}/c1`);
+    assert.ok(existsSync(`${dir}/cgroup.procs`));
+
+    // Core keys need no controller and are written verbatim.
+    m.apply({ unified: { 'cgroup.max.descendants': '3' } });
+    assert.equal(readFileSync(`${dir}/cgroup.max.descendants`, 'utf8').trim(), '3');
+    assert.throws(() => m.apply({ unified: { '../cgroup.procs': '1' } }), (e: unknown) => e instanceof KapselError && e.code === 'ERR_CGROUP_RESOURCES');
+
+    // A controller the hierarchy root does not offer fails before any write.
+    const available = host!.v2!.controllers;
+    if (!available.includes('pids')) {
+      assert.throws(() => m.apply({ pids: { limit: 10 } }), (e: unknown) => e instanceof KapselError && e.code === 'ERR_CGROUP_CONTROLLER_MISSING');
+      assert.equal(readFileSync(`${mountPoint}/cgroup.subtree_control`, 'utf8').includes('pids'), false);
+    }
+
+    const child = spawn('/bin/sh', ['-c', 'read line; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 60'], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    children.push(child);
+    const pid = child.pid!;
+    m.join(pid);
+    child.stdin!.write('go\n');
+    assert.deepEqual(m.pids(), [pid]);
+    assert.ok(readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`0::/${PARENT}/c1`));
+    await until(() => (m.stats().cpu?.usageTotalNs ?? 0) > 0, 'cpu usage');
+
+    await m.freeze();
+    assert.equal(m.frozen(), true);
+    assert.match(readFileSync(`${dir}/cgroup.events`, 'utf8'), /^frozen 1$/m);
+    await m.thaw();
+    assert.equal(m.frozen(), false);
+    assert.match(readFileSync(`${dir}/cgroup.events`, 'utf8'), /^frozen 0$/m);
+    assert.equal(m.oomKillCount(), 0);
+
+    child.kill('SIGKILL');
+    await exited(child);
+    await m.destroy();
+    assert.equal(existsSync(dir), false);
+  });
+});

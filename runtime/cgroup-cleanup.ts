@@ -1,0 +1,95 @@
+/**
+ * Cgroup work on a container that exists only as a state record: list its processes and remove
+ * its cgroups. Works from the recorded directories, so it is right whatever cgroup the runtime
+ * itself runs in now.
+ */
+import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { dirname, join, basename } from 'node:path';
+import type { ContainerRecord } from './state-store.js';
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function pidsUnder(dir: string): number[] {
+  let pids: number[] = [];
+  try {
+    pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) pids = pids.concat(pidsUnder(join(dir, e.name)));
+    }
+  } catch {
+    // gone
+  }
+  return pids;
+}
+
+/** The directory that best lists the container's processes. */
+function processDir(record: ContainerRecord): string | undefined {
+  const p = record.cgroupPaths;
+  return p['unified'] ?? p['pids'] ?? p['memory'] ?? p['freezer'] ?? Object.values(p)[0];
+}
+
+export function recordedPids(record: ContainerRecord): number[] {
+  const dir = processDir(record);
+  return dir === undefined ? [] : [...new Set(pidsUnder(dir))];
+}
+
+function rmdirTree(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt === 99) throw err;
+      sleepMs(10);
+    }
+  }
+}
+
+/** Kills whatever is left in the container's cgroups, then removes them. */
+export async function destroyRecordedCgroup(record: ContainerRecord): Promise<void> {
+  const freezer = record.cgroupPaths['freezer'];
+  for (let round = 0; round < 100; round++) {
+    const pids = recordedPids(record);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited meanwhile
+      }
+    }
+    // Frozen tasks die only once thawed (v1 freezer).
+    if (freezer !== undefined) {
+      try {
+        if (readFileSync(join(freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED') {
+          (await import('node:fs')).writeFileSync(join(freezer, 'freezer.state'), 'THAWED');
+        }
+      } catch {
+        // no freezer
+      }
+    }
+    sleepMs(5);
+  }
+  for (const dir of Object.values(record.cgroupPaths)) {
+    rmdirTree(dir);
+    // The default parent `/kapsel` goes too once its last container is gone.
+    if (record.cgroupsPath === `/kapsel/${record.id}` && basename(dirname(dir)) === 'kapsel') {
+      try {
+        rmdirSync(dirname(dir));
+      } catch {
+        // other containers still use it
+      }
+    }
+  }
+}
