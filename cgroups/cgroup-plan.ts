@@ -67,14 +67,3 @@ export function checkCpuList(name: string, value: string): string {
   if (!CPU_LIST.test(value)) throw invalidResource(`invalid ${name} \`${value}\`: want a list like \`0-3,6\``);
   return value;
 }
-
-/** Files used by the steps (for checks and debugging). */
-export function stepFiles(steps: readonly CgroupStep[]): string[] {
-  const out: string[] = [];
-  for (const s of steps) {
-    if (s.op === 'write') out.push(s.file);
-    else if (s.op === 'write-pair') out.push(s.first.file, s.second.file);
-    else out.push(...s.choices.map((c) => c.file));
-  }
-  return out;
-}

@@ -10,7 +10,7 @@
  * Any failure undoes everything done so far: the init is killed, the cgroup and the state
  * directory are removed, and every fd is closed.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -33,6 +33,7 @@ import { openContainerCgroup, type ContainerCgroup } from './container-cgroup.js
 import { sendConsole } from './console.js';
 import { killAndReap } from './signals.js';
 import { lastCap } from './host.js';
+import { effectiveDeviceRules } from './device-rules.js';
 
 export interface CreateOptions {
   readonly id: string;
@@ -193,6 +194,8 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     let fifoFd: number | undefined;
     if (!opts.startImmediately) {
       sys.mkfifo(store.fifoPath(opts.id), 0o622);
+      // Whatever the runtime's umask: a container user other than root must open it for writing.
+      chmodSync(store.fifoPath(opts.id), 0o622);
       fifoFd = sys.open(store.fifoPath(opts.id), O_PATH | O_CLOEXEC);
       openFds.push(fifoFd);
     }
@@ -220,7 +223,9 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     cg.create();
     cleanup.push(() => cg.destroySync());
     cg.join(pid);
-    if (linux.resources) cg.apply(linux.resources);
+    // Device rules always apply: without a devices list the container still gets only the
+    // devices it needs (runc does the same).
+    cg.apply({ ...(linux.resources ?? {}), devices: effectiveDeviceRules(linux.resources?.devices, linux.devices) });
     record.cgroupPaths = cg.paths();
     store.write(record);
 

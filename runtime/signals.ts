@@ -56,7 +56,15 @@ export function waitGone(pid: number, startTime: string, timeoutMs: number): boo
   return !isAlive(pid, startTime);
 }
 
-/** SIGKILL and wait until the process has died. */
+/**
+ * SIGKILL and wait until the process has died; reap it when it is our child (the runtime is
+ * its subreaper during `run`): a zombie still holds its cgroup, which then cannot be removed.
+ */
 export function killAndReap(sys: Syscalls, pid: number, startTime: string): void {
   if (signalProcess(sys, pid, startTime, 9)) waitGone(pid, startTime, 10_000);
+  try {
+    sys.waitpid(pid, 1 /* WNOHANG */);
+  } catch {
+    // ECHILD: not ours; its parent reaps it
+  }
 }

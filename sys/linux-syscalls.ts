@@ -31,6 +31,7 @@ const fn = {
   close: libc.func('int close(int fd)'),
   mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
   mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
+  readlinkat: libc.func('long readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)'),
   unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
   symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
   fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
@@ -182,6 +183,12 @@ export class LinuxSyscalls implements Syscalls {
   }
   symlinkat(target: string, dirfd: number, path: string): void {
     check(fn.symlinkat(target, dirfd, path), 'symlinkat', `symlink \`${path}\` -> \`${target}\``, path);
+  }
+  readlinkat(dirfd: number, path: string): string {
+    // FFI: the kernel writes at most buf.length bytes, no NUL terminator.
+    const buf = Buffer.alloc(4096);
+    const n = check(fn.readlinkat(dirfd, path, buf, buf.length), 'readlinkat', `readlink \`${path}\``, path);
+    return buf.subarray(0, n).toString('utf8');
   }
   unlinkat(dirfd: number, path: string, flags: number): void {
     check(fn.unlinkat(dirfd, path, flags), 'unlinkat', `unlink \`${path}\``, path);

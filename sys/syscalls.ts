@@ -50,6 +50,8 @@ export interface Syscalls {
   mknodat(dirfd: number, path: string, mode: number, dev: number): void;
   symlinkat(target: string, dirfd: number, path: string): void;
   unlinkat(dirfd: number, path: string, flags: number): void;
+  /** readlinkat(2); with path '' reads the link an O_PATH|O_NOFOLLOW fd refers to. */
+  readlinkat(dirfd: number, path: string): string;
   fchownat(dirfd: number, path: string, uid: number, gid: number, flags: number): void;
   fchmod(fd: number, mode: number): void;
   fchdir(fd: number): void;

@@ -8,7 +8,7 @@ import {
   RESOLVE_NO_MAGICLINKS, RESOLVE_BENEATH, RESOLVE_NO_SYMLINKS,
 } from '../../sys/constants.js';
 import type { Syscalls } from '../../sys/syscalls.js';
-import { isErrno } from '../../sys/syscall-error.js';
+import { isErrno, SyscallError } from '../../sys/syscall-error.js';
 
 const IN_ROOT = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
 
@@ -38,34 +38,63 @@ export function lookupInRoot(sys: Syscalls, rootfd: number, path: string): numbe
   }
 }
 
-/** mkdir -p inside the root; returns an O_PATH fd of the directory. */
+/**
+ * mkdir -p inside the root; returns an O_PATH fd of the directory. A symlink on the way is
+ * followed inside the root (its target directories are created there, as runc's MkdirAllInRoot
+ * does), so `/escape -> /host/path` yields `<rootfs>/host/path`, never a host directory.
+ */
 export function mkdirAllInRoot(sys: Syscalls, rootfd: number, path: string, mode = 0o755): number {
-  const parts = components(path);
+  let pending = components(path);
+  let done: string[] = [];
   let fd = openInRoot(sys, rootfd, '/', O_PATH | O_DIRECTORY);
-  for (let i = 0; i < parts.length; i++) {
-    const prefix = parts.slice(0, i + 1).join('/');
-    let next: number;
-    try {
-      next = openInRoot(sys, rootfd, prefix, O_PATH | O_DIRECTORY);
-    } catch (err) {
-      if (!isErrno(err, 'ENOENT')) {
-        sys.close(fd);
-        throw err;
-      }
+  let links = 0;
+  try {
+    while (pending.length > 0) {
+      const name = pending[0] ?? '.';
+      const prefix = [...done, name].join('/');
+      let next: number | undefined;
       try {
-        sys.mkdirat(fd, parts[i] ?? '.', mode);
-      } catch (mkErr) {
-        if (!isErrno(mkErr, 'EEXIST')) {
-          sys.close(fd);
-          throw mkErr;
-        }
+        next = openInRoot(sys, rootfd, prefix, O_PATH | O_NOFOLLOW);
+      } catch (err) {
+        if (!isErrno(err, 'ENOENT')) throw err;
       }
-      next = openInRoot(sys, rootfd, prefix, O_PATH | O_DIRECTORY);
+      if (next === undefined) {
+        try {
+          sys.mkdirat(fd, name, mode);
+        } catch (err) {
+          if (!isErrno(err, 'EEXIST')) throw err;
+        }
+        next = openInRoot(sys, rootfd, prefix, O_PATH | O_NOFOLLOW);
+      }
+      let target: string | undefined;
+      try {
+        target = sys.readlinkat(next, '');
+      } catch (err) {
+        if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err;
+      }
+      if (target !== undefined) {
+        // A symlink: continue from its target, resolved inside the root.
+        sys.close(next);
+        if (++links > 40) throw new SyscallError('mkdirat', 40, `mkdir \`${path}\``, path);
+        pending = [...components(target.startsWith('/') ? target : [...done, target].join('/')), ...pending.slice(1)];
+        done = [];
+        sys.close(fd);
+        fd = openInRoot(sys, rootfd, '/', O_PATH | O_DIRECTORY);
+        continue;
+      }
+      sys.close(fd);
+      fd = next;
+      done.push(name);
+      pending = pending.slice(1);
     }
+    // the walk ended on something that must be a directory
+    const dir = openInRoot(sys, rootfd, done.join('/') || '/', O_PATH | O_DIRECTORY);
     sys.close(fd);
-    fd = next;
+    return dir;
+  } catch (err) {
+    sys.close(fd);
+    throw err;
   }
-  return fd;
 }
 
 /** Creates an empty regular file (mount point for a file bind) inside the root if missing. */
