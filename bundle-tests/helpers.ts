@@ -3,7 +3,7 @@
  * host for leftovers. Every test uses its own --root so tests cannot see each other's state.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { closeSync, openSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,13 +63,26 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-function result(r: SpawnSyncReturns<Buffer>): RunResult {
-  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-}
-
-/** kapsel-runtime --root <bundle.root> ARGS, synchronously. */
+/**
+ * kapsel-runtime --root <bundle.root> ARGS, synchronously. Output goes to files, not pipes: a
+ * container started by `create` or `run -d` inherits them and may outlive the command.
+ */
 export function runtime(bundle: Bundle, args: string[], input?: string): RunResult {
-  return result(spawnSync(RUNTIME, ['--root', bundle.root, ...args], { cwd: bundle.dir, input: input ?? '', timeout: 60_000 }));
+  const outPath = join(bundle.root, `.out-${process.pid}`);
+  const errPath = join(bundle.root, `.err-${process.pid}`);
+  const out = openSync(outPath, 'w');
+  const err = openSync(errPath, 'w');
+  let r: SpawnSyncReturns<Buffer>;
+  try {
+    r = spawnSync(RUNTIME, ['--root', bundle.root, ...args], { cwd: bundle.dir, input: input ?? '', stdio: ['pipe', out, err], timeout: 60_000 });
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+  const result = { status: r.status, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') };
+  rmSync(outPath, { force: true });
+  rmSync(errPath, { force: true });
+  return result;
 }
 
 /** `run` of the bundle's process: its stdout, stderr and exit status. */

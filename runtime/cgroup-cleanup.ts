@@ -3,8 +3,9 @@
  * its cgroups. Works from the recorded directories, so it is right whatever cgroup the runtime
  * itself runs in now.
  */
-import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { removeCgroupDirs } from './container-cgroup.js';
 import type { ContainerRecord } from './state-store.js';
 
 function sleepMs(ms: number): void {
@@ -35,29 +36,8 @@ export function recordedPids(record: ContainerRecord): number[] {
   return dir === undefined ? [] : [...new Set(pidsUnder(dir))];
 }
 
-function rmdirTree(dir: string): void {
-  let entries;
-  try {
-    entries = readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return;
-  }
-  for (const e of entries) if (e.isDirectory()) rmdirTree(join(dir, e.name));
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      rmdirSync(dir);
-      return;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (code !== 'EBUSY' || attempt === 99) throw err;
-      sleepMs(10);
-    }
-  }
-}
-
 /** Kills whatever is left in the container's cgroups, then removes them. */
-export async function destroyRecordedCgroup(record: ContainerRecord): Promise<void> {
+export function destroyRecordedCgroup(record: ContainerRecord): Promise<void> {
   const freezer = record.cgroupPaths['freezer'];
   for (let round = 0; round < 100; round++) {
     const pids = recordedPids(record);
@@ -73,7 +53,7 @@ export async function destroyRecordedCgroup(record: ContainerRecord): Promise<vo
     if (freezer !== undefined) {
       try {
         if (readFileSync(join(freezer, 'freezer.state'), 'utf8').trim() !== 'THAWED') {
-          (await import('node:fs')).writeFileSync(join(freezer, 'freezer.state'), 'THAWED');
+          writeFileSync(join(freezer, 'freezer.state'), 'THAWED');
         }
       } catch {
         // no freezer
@@ -81,15 +61,6 @@ export async function destroyRecordedCgroup(record: ContainerRecord): Promise<vo
     }
     sleepMs(5);
   }
-  for (const dir of Object.values(record.cgroupPaths)) {
-    rmdirTree(dir);
-    // The default parent `/kapsel` goes too once its last container is gone.
-    if (record.cgroupsPath === `/kapsel/${record.id}` && basename(dirname(dir)) === 'kapsel') {
-      try {
-        rmdirSync(dirname(dir));
-      } catch {
-        // other containers still use it
-      }
-    }
-  }
+  removeCgroupDirs(record.cgroupPaths, record.cgroupsPath, record.id);
+  return Promise.resolve();
 }

@@ -2,7 +2,8 @@
  * Connects the cgroups library to the runtime: one CgroupManager per container, plus what the
  * rootfs needs to show the container its own cgroups under a `cgroup` mount.
  */
-import { rmdirSync } from 'node:fs';
+import { readdirSync, rmdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import type { CgroupHierarchyMount } from './rootfs/apply.js';
@@ -25,24 +26,49 @@ export function hierarchiesFromPaths(paths: Record<string, string>, unifiedOnly:
   });
 }
 
+function rmdirTree(dir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt === 199) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
+}
+
+/**
+ * Removes the container's cgroup directories (and sub-cgroups it made) in every hierarchy, and
+ * the default parent `/kapsel` once no container is left in it. Never touches anything else.
+ */
+export function removeCgroupDirs(paths: Record<string, string>, cgroupsPath: string, id: string): void {
+  for (const dir of Object.values(paths)) {
+    rmdirTree(dir);
+    if (cgroupsPath === `/kapsel/${id}` && basename(dirname(dir)) === 'kapsel') {
+      try {
+        rmdirSync(dirname(dir));
+      } catch {
+        // other containers still use it
+      }
+    }
+  }
+}
+
 export function openContainerCgroup(cgroupsPath: string, id: string): ContainerCgroup {
   const manager = newCgroupManager({ cgroupsPath, id });
   return Object.assign(manager, {
     destroySync(): void {
-      // Deepest first is not needed: each entry is the container's own leaf directory.
-      for (const dir of Object.values(manager.paths())) {
-        for (let attempt = 0; attempt < 50; attempt++) {
-          try {
-            rmdirSync(dir);
-            break;
-          } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code;
-            if (code === 'ENOENT') break;
-            if (code !== 'EBUSY' || attempt === 49) throw err;
-            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
-          }
-        }
-      }
+      removeCgroupDirs(manager.paths(), cgroupsPath, id);
     },
     mountHierarchies(): CgroupHierarchyMount[] {
       return hierarchiesFromPaths(manager.paths(), manager.mode === 'unified');

@@ -14,12 +14,12 @@ import { chmodSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { O_CLOEXEC, O_PATH } from '../sys/constants.js';
+import { O_CLOEXEC, O_PATH, PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { compileSeccomp } from '../sys/seccomp.js';
 import { parseSpec } from '../oci/validate.js';
 import type { Spec, State } from '../oci/runtime-spec.js';
-import { planNamespaces, type NamespacePlan } from '../namespaces/plan.js';
+import { planNamespaces, toHostId, type NamespacePlan } from '../namespaces/plan.js';
 import { inNamespaces } from '../namespaces/enter.js';
 import { planProcess, type ProcessPlan } from './process-plan.js';
 import { planRootfs } from './rootfs/plan.js';
@@ -200,7 +200,10 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
       openFds.push(fifoFd);
     }
 
-    // sync 1 and 2: namespaces, id maps, the init's pid
+    // sync 1 and 2: namespaces, id maps, the init's pid. As a subreaper we inherit the init
+    // when the stage's first process exits, so a failed create can reap what it killed; when
+    // we exit, the init passes on to the caller's subreaper (containerd shim, conmon).
+    sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
     const t0 = performance.now();
     const s = StageProcess.spawn(sys, { stdio: ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0 });
     stage = s;
@@ -221,7 +224,11 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     cgroup = openContainerCgroup(record.cgroupsPath, opts.id);
     const cg = cgroup;
     cg.create();
-    cleanup.push(() => cg.destroySync());
+    cleanup.push(() => {
+      // the init first: a cgroup with a live (or unreaped) process cannot be removed
+      killAndReap(sys, pid, record.pidStartTime);
+      cg.destroySync();
+    });
     cg.join(pid);
     // Device rules always apply: without a devices list the container still gets only the
     // devices it needs (runc does the same).
@@ -251,6 +258,14 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
 
     const nsForRootfs = (['mount', 'network', 'ipc', 'uts', 'cgroup'] as const).filter((t) => ns.types.has(t));
     const oldUmask = process.umask(0);
+    // In a user namespace, files this thread creates on filesystems the container owns (its
+    // tmpfs /dev) must belong to an id mapped there: act as the container's root.
+    const fsUid = inUserNs ? toHostId(0, linux.uidMappings ?? []) : 0;
+    const fsGid = inUserNs ? toHostId(0, linux.gidMappings ?? []) : 0;
+    if (inUserNs) {
+      sys.setfsgid(fsGid);
+      sys.setfsuid(fsUid);
+    }
     let rootResult;
     try {
       rootResult = inNamespaces(sys, pid, nsForRootfs, () =>
@@ -268,6 +283,10 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
       );
     } finally {
       process.umask(oldUmask);
+      if (inUserNs) {
+        sys.setfsuid(0);
+        sys.setfsgid(0);
+      }
     }
     const { rootFd, console } = rootResult;
     if (rootFd !== undefined) openFds.push(rootFd);

@@ -3,7 +3,7 @@
  * subreaper first, so when the stage's intermediate process exits the init is reparented to us
  * and its exit status can be collected; signals we receive are forwarded to it.
  */
-import { PR_SET_CHILD_SUBREAPER, SIGNALS } from '../sys/constants.js';
+import { SIGNALS } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { Logger } from '../common/log.js';
 import type { StateStore } from './state-store.js';
@@ -20,7 +20,6 @@ const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SI
 
 /** Returns the exit status to exit with: the container's, or 128 + signal. */
 export async function runContainer(sys: Syscalls, store: StateStore, opts: RunOptions, deps: DeleteDeps, log: Logger): Promise<number> {
-  if (!opts.detach) sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
   const { pid } = createContainer(sys, store, opts, log);
   try {
     startContainer(sys, store, opts.id, log);

@@ -54,6 +54,8 @@ const fn = {
   pidfdOpen: libc.func('int pidfd_open(int pid, unsigned int flags)'),
   pidfdSendSignal: libc.func('int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)'),
   prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+  setfsuid: libc.func('int setfsuid(unsigned int uid)'),
+  setfsgid: libc.func('int setfsgid(unsigned int gid)'),
   prlimit: libc.func('int prlimit(int pid, int resource, const void *new_limit, void *old_limit)'),
   waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
 };
@@ -298,6 +300,12 @@ export class LinuxSyscalls implements Syscalls {
   }
   prctl(option: number, arg2: number): number {
     return check(fn.prctl(option, arg2, 0, 0, 0), 'prctl', `prctl ${option}`);
+  }
+  setfsuid(uid: number): number {
+    return fn.setfsuid(uid);
+  }
+  setfsgid(gid: number): number {
+    return fn.setfsgid(gid);
   }
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void {
     const lim = Buffer.alloc(16);

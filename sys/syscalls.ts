@@ -83,6 +83,9 @@ export interface Syscalls {
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
   prctl(option: number, arg2: number): number;
+  /** setfsuid(2)/setfsgid(2): per-thread filesystem ids; return the previous id. */
+  setfsuid(uid: number): number;
+  setfsgid(gid: number): number;
   prlimit(pid: number, resource: number, soft: bigint, hard: bigint): void;
   /** waitpid(2) without WNOHANG blocks the calling thread: prefer waitpidAsync. */
   waitpid(pid: number, options: number): WaitResult | undefined;
