@@ -3,7 +3,7 @@
  * host for leftovers. Every test uses its own --root so tests cannot see each other's state.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { closeSync, openSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ let applets: string[] | undefined;
 /** A bundle with a busybox rootfs and runc's default config (terminal off), in a tmpdir. */
 export function makeBundle(args: string[] = ['true'], edit: (spec: Spec) => void = () => undefined): Bundle {
   const dir = mkdtempSync(join(tmpdir(), 'kapsel-bundle-'));
+  // traversable by the host ids a user namespace maps root to (as run-validation.sh does)
+  chmodSync(dir, 0o755);
   const rootfs = join(dir, 'rootfs');
   for (const d of ['bin', 'proc', 'dev', 'sys', 'etc', 'tmp', 'root']) mkdirSync(join(rootfs, d), { recursive: true });
   copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));

@@ -264,6 +264,7 @@ static void bootstrap(int *setsid_flag)
 	int njoins = 0;
 	uint32_t clone_flags = 0;
 	int sync_unshare = 0;
+	int in_userns = 0;
 	struct tlv_iter it = { m.payload, m.payload + m.len };
 	uint16_t tag;
 	const unsigned char *v;
@@ -300,6 +301,11 @@ static void bootstrap(int *setsid_flag)
 		}
 	}
 
+	for (int i = 0; i < njoins; i++)
+		if (joins[i].nstype == CLONE_NEWUSER)
+			in_userns = 1;
+	if (clone_flags & CLONE_NEWUSER)
+		in_userns = 1;
 	if (clone_flags && unshare((int)clone_flags) < 0)
 		bail(errno, "unshare 0x%x", clone_flags);
 
@@ -310,6 +316,16 @@ static void bootstrap(int *setsid_flag)
 		recv_msg(&m);
 		if (m.type != MSG_CONTINUE)
 			bail(EPROTO, "expected continue, got %u", m.type);
+	}
+
+	/* In a user namespace (new or joined) act as its root from here on, so what the init
+	 * creates (fsopen'd filesystems) belongs to the container's root. An unmapped root
+	 * (EINVAL) keeps the overflow id, as the kernel shows it. */
+	if (in_userns) {
+		if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+			bail(errno, "setresgid 0 in the user namespace");
+		if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+			bail(errno, "setresuid 0 in the user namespace");
 	}
 }
 

@@ -259,34 +259,38 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     const nsForRootfs = (['mount', 'network', 'ipc', 'uts', 'cgroup'] as const).filter((t) => ns.types.has(t));
     const oldUmask = process.umask(0);
     // In a user namespace, files this thread creates on filesystems the container owns (its
-    // tmpfs /dev) must belong to an id mapped there: act as the container's root.
-    const fsUid = inUserNs ? toHostId(0, linux.uidMappings ?? []) : 0;
-    const fsGid = inUserNs ? toHostId(0, linux.gidMappings ?? []) : 0;
-    if (inUserNs) {
-      sys.setfsgid(fsGid);
-      sys.setfsuid(fsUid);
-    }
+    // tmpfs /dev) must belong to an id mapped there: the thread acts as the container's root
+    // (setfsuid is per thread), as runc's init does from inside the namespace.
+    const fsUid = toHostId(0, linux.uidMappings ?? []);
+    const fsGid = toHostId(0, linux.gidMappings ?? []);
     let rootResult;
     try {
-      rootResult = inNamespaces(sys, pid, nsForRootfs, () =>
-        applyRootfs(
-          {
-            sys,
-            fsopenInContainer: (type) => s.fsopen(type),
-            cgroupHierarchies: cg.mountHierarchies(),
-            cgroupNamespace: ns.types.has('cgroup'),
-          },
-          rootfsPlan,
-          inUserNs,
-          () => runHooks('createContainer', spec.hooks?.createContainer, creating),
-        ),
-      );
+      rootResult = inNamespaces(sys, pid, nsForRootfs, () => {
+        if (inUserNs) {
+          sys.setfsgid(fsGid);
+          sys.setfsuid(fsUid);
+        }
+        try {
+          return applyRootfs(
+            {
+              sys,
+              fsopenInContainer: (type) => s.fsopen(type),
+              cgroupHierarchies: cg.mountHierarchies(),
+              cgroupNamespace: ns.types.has('cgroup'),
+            },
+            rootfsPlan,
+            inUserNs,
+            () => runHooks('createContainer', spec.hooks?.createContainer, creating),
+          );
+        } finally {
+          if (inUserNs) {
+            sys.setfsuid(0);
+            sys.setfsgid(0);
+          }
+        }
+      });
     } finally {
       process.umask(oldUmask);
-      if (inUserNs) {
-        sys.setfsuid(0);
-        sys.setfsgid(0);
-      }
     }
     const { rootFd, console } = rootResult;
     if (rootFd !== undefined) openFds.push(rootFd);

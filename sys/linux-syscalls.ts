@@ -42,10 +42,14 @@ const fn = {
   mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
   flock: libc.func('int flock(int fd, int operation)'),
   ioctlInt: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
+  ioctlBuffer: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
   read: libc.func('long read(int fd, void *buf, size_t count)'),
   write: libc.func('long write(int fd, const void *buf, size_t count)'),
   socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
   socket: libc.func('int socket(int domain, int type, int protocol)'),
+  bind: libc.func('int bind(int fd, const void *addr, unsigned int len)'),
+  listen: libc.func('int listen(int fd, int backlog)'),
+  accept4: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
   connect: libc.func('int connect(int fd, const void *addr, unsigned int len)'),
   sendmsg: libc.func('long sendmsg(int fd, const void *msg, int flags)'),
   recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
@@ -97,6 +101,18 @@ function buildIovec(data: Buffer): Buffer {
   iov.writeBigUInt64LE(koffi.address(data), 0);
   iov.writeBigUInt64LE(BigInt(data.length), 8);
   return iov;
+}
+
+/** struct sockaddr_un: sa_family_t (2 bytes) + sun_path[108]; closes `fd` when the path is too long. */
+function unixAddress(fd: number, path: string, syscall: string): Buffer {
+  if (Buffer.byteLength(path) > 107) {
+    fn.close(fd);
+    throw new SyscallError(syscall, 36, `${syscall} \`${path}\``, path);
+  }
+  const addr = Buffer.alloc(110);
+  addr.writeUInt16LE(AF_UNIX, 0);
+  addr.write(path, 2);
+  return addr;
 }
 
 export class LinuxSyscalls implements Syscalls {
@@ -221,6 +237,10 @@ export class LinuxSyscalls implements Syscalls {
     check(fn.ioctlInt(fd, request, v), 'ioctl', `ioctl 0x${request.toString(16)}`);
     return v[0] ?? 0;
   }
+  ioctlBuffer(fd: number, request: number, buf: Buffer): void {
+    // FFI: buf is read or written by the kernel during the call only.
+    check(fn.ioctlBuffer(fd, request, buf), 'ioctl', `ioctl 0x${request.toString(16)}`);
+  }
   read(fd: number, buf: Buffer): number {
     return check(fn.read(fd, buf, buf.length), 'read');
   }
@@ -271,20 +291,26 @@ export class LinuxSyscalls implements Syscalls {
   }
   connectUnix(path: string): number {
     const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
-    // struct sockaddr_un: sa_family_t (2 bytes) + sun_path[108]
-    const addr = Buffer.alloc(110);
-    addr.writeUInt16LE(AF_UNIX, 0);
-    if (Buffer.byteLength(path) > 107) {
-      fn.close(fd);
-      throw new SyscallError('connect', 36, `connect \`${path}\``, path);
-    }
-    addr.write(path, 2);
+    const addr = unixAddress(fd, path, 'connect');
     if (fn.connect(fd, addr, 110) < 0) {
       const errno = koffi.errno();
       fn.close(fd);
       throw new SyscallError('connect', errno, `connect \`${path}\``, path);
     }
     return fd;
+  }
+  listenUnix(path: string): number {
+    const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
+    const addr = unixAddress(fd, path, 'bind');
+    if (fn.bind(fd, addr, 110) < 0 || fn.listen(fd, 16) < 0) {
+      const errno = koffi.errno();
+      fn.close(fd);
+      throw new SyscallError('bind', errno, `listen on \`${path}\``, path);
+    }
+    return fd;
+  }
+  accept(fd: number): number {
+    return check(fn.accept4(fd, null, null, SOCK_CLOEXEC), 'accept4', 'accept');
   }
   getpid(): number {
     return fn.getpid();

@@ -61,6 +61,8 @@ export interface Syscalls {
   flock(fd: number, operation: number): void;
   /** ioctl(2) with an int argument passed by pointer; returns the int after the call. */
   ioctlInt(fd: number, request: number, value: number): number;
+  /** ioctl(2) with a pointer to `buf` (struct in, or out). */
+  ioctlBuffer(fd: number, request: number, buf: Buffer): void;
   read(fd: number, buf: Buffer): number;
   /** memfd_create(2) */
   memfdCreate(name: string, flags: number): number;
@@ -76,6 +78,9 @@ export interface Syscalls {
   recvmsg(sock: number, maxBytes: number, maxFds: number): ReceivedMessage;
   /** Connects a SOCK_STREAM unix socket to `path` and returns its fd. */
   connectUnix(path: string): number;
+  /** Binds and listens on a SOCK_STREAM unix socket at `path`; returns its fd. */
+  listenUnix(path: string): number;
+  accept(fd: number): number;
 
   // processes
   getpid(): number;

@@ -227,10 +227,19 @@ function createSymlinks(env: RootfsEnv, plan: RootfsPlan, rootfd: number): void 
   }
 }
 
-function setupConsole(env: RootfsEnv, rootfd: number): { master: number; slave: number } {
+const TIOCSWINSZ = 0x5414;
+
+function setupConsole(env: RootfsEnv, rootfd: number, size: RootfsPlan['consoleSize']): { master: number; slave: number } {
   const { sys } = env;
   const master = openInRoot(sys, rootfd, '/dev/pts/ptmx', O_RDWR | O_NOCTTY);
   sys.ioctlInt(master, TIOCSPTLCK, 0);
+  if (size !== undefined) {
+    // struct winsize { u16 ws_row, ws_col, ws_xpixel, ws_ypixel }
+    const ws = Buffer.alloc(8);
+    ws.writeUInt16LE(size.height, 0);
+    ws.writeUInt16LE(size.width, 2);
+    sys.ioctlBuffer(master, TIOCSWINSZ, ws);
+  }
   const n = sys.ioctlInt(master, TIOCGPTN, 0);
   const slave = openInRoot(sys, rootfd, `/dev/pts/${n}`, O_RDWR | O_NOCTTY);
   // /dev/console is the terminal (runc binds the pty slave there).
@@ -294,7 +303,7 @@ export function applyRootfs(env: RootfsEnv, plan: RootfsPlan, inUserNs: boolean,
     for (const m of plan.mounts) applyMount(env, plan, rootfd, m, inUserNs);
     createDevices(env, plan, rootfd);
     createSymlinks(env, plan, rootfd);
-    if (plan.console) console = setupConsole(env, rootfd);
+    if (plan.console) console = setupConsole(env, rootfd, plan.consoleSize);
     const cwd = mkdirAllInRoot(sys, rootfd, plan.cwd);
     sys.close(cwd);
     maskPaths(env, plan, rootfd);

@@ -48,6 +48,8 @@ export interface RootfsPlan {
   /** pivot_root (default), MS_MOVE + chroot (--no-pivot), or chroot only (no mount namespace). */
   readonly switchRoot: 'pivot' | 'move' | 'chroot';
   readonly console: boolean;
+  /** Initial terminal size (rows, columns) when console is set. */
+  readonly consoleSize: { readonly height: number; readonly width: number } | undefined;
   readonly cwd: string;
 }
 
@@ -129,6 +131,7 @@ export function planRootfs(spec: Spec, opts: RootfsPlanOptions): RootfsPlan {
     readonlyRoot: spec.root?.readonly === true,
     switchRoot: !opts.newMountNamespace ? 'chroot' : opts.noPivot ? 'move' : 'pivot',
     console: spec.process?.terminal === true,
+    consoleSize: spec.process?.consoleSize,
     cwd: spec.process?.cwd ?? '/',
   };
 }
