@@ -177,14 +177,19 @@ test('hooks run at their points with the state on stdin; a failing prestart fail
   const b = bundle(['true']);
   const log = join(b.dir, 'hooks.log');
   const hook = (name: string) => ({ path: '/bin/sh', args: ['sh', '-c', `read -r s; echo "${name} $s" >> ${log}`] });
-  b.spec.hooks = { prestart: [hook('prestart')], createRuntime: [hook('createRuntime')], createContainer: [hook('createContainer')], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+  // startContainer runs inside the container: it writes into the container's /tmp
+  const inside = { path: '/bin/sh', args: ['sh', '-c', 'read -r s; echo "startContainer $s" > /tmp/start-hook'] };
+  b.spec.hooks = { prestart: [hook('prestart')], createRuntime: [hook('createRuntime')], createContainer: [hook('createContainer')], startContainer: [inside], poststart: [hook('poststart')], poststop: [hook('poststop')] };
+  b.spec.root!.readonly = false;
   b.write();
   assert.equal(runtime(b, ['run', '--bundle', b.dir, 'hooked']).status, 0);
   const lines = readFileSync(log, 'utf8').trim().split('\n');
   assert.deepEqual(lines.map((l) => l.split(' ')[0]), ['prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop']);
+  const started = readFileSync(join(b.rootfs, 'tmp', 'start-hook'), 'utf8');
+  assert.match(started, /^startContainer \{.*"id":"hooked"/);
   const state = JSON.parse(lines[0]!.slice('prestart '.length));
   assert.equal(state.id, 'hooked');
-  assert.equal(state.status, 'creating');
+  assert.equal(state.status, 'created');
   assert.ok(state.pid > 0);
   b.spec.hooks = { prestart: [{ path: '/bin/false' }] };
   b.write();

@@ -44,6 +44,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PR_CAP_AMBIENT
@@ -93,6 +94,11 @@ enum tag {
 	T_FD_TTY = 34,       /* u32 index: terminal slave to make stdio + controlling tty */
 	T_FD_ROOT = 35,      /* u32 index: directory to chroot into (no pivot_root) */
 	T_PERSONALITY = 36,
+	T_HOOK_STATE = 40,   /* bytes: state JSON given to each startContainer hook on stdin */
+	T_HOOK_PATH = 41,    /* starts a hook */
+	T_HOOK_ARG = 42,
+	T_HOOK_ENV = 43,
+	T_HOOK_TIMEOUT = 44, /* u32 seconds, 0 = none */
 };
 
 #define MAX_MSG (1 << 20)
@@ -350,6 +356,18 @@ static void do_fsopen(const struct msg *m)
 	close(fd);
 }
 
+#define MAX_HOOKS 16
+#define MAX_HOOK_LIST 256
+
+struct hook {
+	const char *path;
+	char *argv[MAX_HOOK_LIST + 1];
+	int argc;
+	char *envp[MAX_HOOK_LIST + 1];
+	int envc;
+	unsigned timeout_s;
+};
+
 struct finalize {
 	const char *cwd;
 	uid_t uid;
@@ -372,6 +390,10 @@ struct finalize {
 	int fifo_fd, tty_fd, root_fd;
 	int personality_set;
 	unsigned long persona;
+	struct hook hooks[MAX_HOOKS];
+	int nhooks;
+	const unsigned char *hook_state;
+	uint32_t hook_state_len;
 };
 
 static void parse_finalize(const struct msg *m, struct finalize *f)
@@ -426,6 +448,28 @@ static void parse_finalize(const struct msg *m, struct finalize *f)
 		case T_FD_TTY: f->tty_fd = msg_fd(m, u32(v, len)); break;
 		case T_FD_ROOT: f->root_fd = msg_fd(m, u32(v, len)); break;
 		case T_PERSONALITY: f->personality_set = 1; f->persona = u32(v, len); break;
+		case T_HOOK_STATE: f->hook_state = v; f->hook_state_len = len; break;
+		case T_HOOK_PATH:
+			if (f->nhooks == MAX_HOOKS)
+				bail(E2BIG, "too many startContainer hooks");
+			f->hooks[f->nhooks++].path = str(v, len);
+			break;
+		case T_HOOK_ARG:
+		case T_HOOK_ENV:
+		case T_HOOK_TIMEOUT: {
+			if (f->nhooks == 0)
+				bail(EPROTO, "hook record before a hook path");
+			struct hook *h = &f->hooks[f->nhooks - 1];
+			if (tag == T_HOOK_TIMEOUT)
+				h->timeout_s = u32(v, len);
+			else if (tag == T_HOOK_ARG && h->argc < MAX_HOOK_LIST)
+				h->argv[h->argc++] = (char *)str(v, len);
+			else if (tag == T_HOOK_ENV && h->envc < MAX_HOOK_LIST)
+				h->envp[h->envc++] = (char *)str(v, len);
+			else
+				bail(E2BIG, "too many hook arguments");
+			break;
+		}
 		default: bail(EPROTO, "unknown finalize record %u", tag);
 		}
 	}
@@ -433,6 +477,55 @@ static void parse_finalize(const struct msg *m, struct finalize *f)
 		bail(EINVAL, "no process args");
 	f->argv[f->argc] = NULL;
 	f->envp[f->envc] = NULL;
+}
+
+/* startContainer hooks (runtime-spec config.md): run in the container's namespaces after
+ * `start`, before the user process; the state JSON arrives on stdin. A failing hook stops the
+ * container: the parent is gone by now, so the error goes to stderr. */
+static void run_start_hooks(struct finalize *f)
+{
+	for (int i = 0; i < f->nhooks; i++) {
+		struct hook *h = &f->hooks[i];
+		if (h->argc == 0)
+			h->argv[h->argc++] = (char *)h->path;
+		h->argv[h->argc] = NULL;
+		h->envp[h->envc] = NULL;
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			bail(errno, "startContainer hook pipe");
+		pid_t pid = fork();
+		if (pid < 0)
+			bail(errno, "fork startContainer hook");
+		if (pid == 0) {
+			if (dup2(p[0], 0) < 0)
+				_exit(127);
+			execve(h->path, h->argv, h->envp);
+			fprintf(stderr, "kapsel-stage: startContainer hook `%s`: %s\n", h->path, strerror(errno));
+			_exit(127);
+		}
+		close(p[0]);
+		if (f->hook_state_len && write(p[1], f->hook_state, f->hook_state_len) < 0 && errno != EPIPE)
+			bail(errno, "write state to startContainer hook");
+		close(p[1]);
+		int status = 0;
+		unsigned waited_ms = 0;
+		for (;;) {
+			pid_t r = waitpid(pid, &status, WNOHANG);
+			if (r == pid)
+				break;
+			if (r < 0 && errno != EINTR)
+				bail(errno, "wait for startContainer hook");
+			if (h->timeout_s && waited_ms >= h->timeout_s * 1000u) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				bail(ETIMEDOUT, "startContainer hook `%s` timed out after %us", h->path, h->timeout_s);
+			}
+			usleep(1000);
+			waited_ms++;
+		}
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bail(ECANCELED, "startContainer hook `%s` failed (status 0x%x)", h->path, status);
+	}
 }
 
 static void load_seccomp(const struct finalize *f)
@@ -572,6 +665,7 @@ __attribute__((noreturn)) static void finalize(const struct msg *m, int new_sess
 		close(w);
 		close(f.fifo_fd);
 	}
+	run_start_hooks(&f);
 	if (f.bpf && f.nnp)
 		load_seccomp(&f);
 	execve(path, f.argv, f.envp);

@@ -18,7 +18,7 @@ import { O_CLOEXEC, O_PATH, PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { compileSeccomp } from '../sys/seccomp.js';
 import { parseSpec } from '../oci/validate.js';
-import type { Spec, State } from '../oci/runtime-spec.js';
+import type { Hook, Spec, State } from '../oci/runtime-spec.js';
 import { planNamespaces, toHostId, type NamespacePlan } from '../namespaces/plan.js';
 import { inNamespaces } from '../namespaces/enter.js';
 import { planProcess, type ProcessPlan } from './process-plan.js';
@@ -90,7 +90,12 @@ interface FinalizeFds {
   readonly root: number | undefined;
 }
 
-export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: number } | undefined, preserveFds: number, fds: FinalizeFds, last: number): { message: Buffer; fds: number[] } {
+export interface StartHooks {
+  readonly hooks: readonly Hook[];
+  readonly state: State;
+}
+
+export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: number } | undefined, preserveFds: number, fds: FinalizeFds, last: number, startHooks?: StartHooks): { message: Buffer; fds: number[] } {
   const w = new MessageWriter(MsgType.FINALIZE)
     .str(Tag.CWD, p.cwd)
     .u32(Tag.UID, p.uid)
@@ -104,6 +109,15 @@ export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: n
   if (seccomp !== undefined) w.bytes(Tag.SECCOMP, seccomp.bpf).u32(Tag.SECCOMP_FLAGS, seccomp.flags);
   for (const a of p.args) w.str(Tag.ARG, a);
   for (const e of p.env) w.str(Tag.ENV, e);
+  if (startHooks !== undefined && startHooks.hooks.length > 0) {
+    w.bytes(Tag.HOOK_STATE, Buffer.from(JSON.stringify(startHooks.state)));
+    for (const h of startHooks.hooks) {
+      w.str(Tag.HOOK_PATH, h.path);
+      for (const a of h.args ?? []) w.str(Tag.HOOK_ARG, a);
+      for (const e of h.env ?? []) w.str(Tag.HOOK_ENV, e);
+      if (h.timeout !== undefined) w.u32(Tag.HOOK_TIMEOUT, h.timeout);
+    }
+  }
   const passed: number[] = [];
   const attach = (tag: number, fd: number | undefined): void => {
     if (fd === undefined) return;
@@ -239,8 +253,10 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     for (const r of procPlan.rlimits) sys.prlimit(pid, r.resource, r.soft, r.hard);
     if (procPlan.oomScoreAdj !== undefined) writeFileSync(`/proc/${pid}/oom_score_adj`, String(procPlan.oomScoreAdj));
 
+    // prestart hooks see "created" (runtime-tools' hooks_stdin checks it, as crun does); the
+    // create-time hooks of runtime-spec 1.0.2+ see "creating".
     const creating = ociState(record, 'creating');
-    runHooks('prestart', spec.hooks?.prestart, creating);
+    runHooks('prestart', spec.hooks?.prestart, ociState(record, 'created'));
     runHooks('createRuntime', spec.hooks?.createRuntime, creating);
 
     const t1 = performance.now();
@@ -305,7 +321,7 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     log.debug(`rootfs ready in ${(performance.now() - t1).toFixed(1)}ms`);
 
     // sync 3: credentials, capabilities, seccomp; the init then waits on the fifo
-    const fin = finalizeMessage(procPlan, seccomp ? { bpf: seccomp.bpf, flags: seccomp.filterFlags } : undefined, opts.preserveFds ?? 0, { fifo: fifoFd, tty: console?.slave, root: rootFd }, last);
+    const fin = finalizeMessage(procPlan, seccomp ? { bpf: seccomp.bpf, flags: seccomp.filterFlags } : undefined, opts.preserveFds ?? 0, { fifo: fifoFd, tty: console?.slave, root: rootFd }, last, { hooks: spec.hooks?.startContainer ?? [], state: ociState(record, 'created') });
     s.send(fin.message, fin.fds);
     s.expect(MsgType.READY);
     s.close();

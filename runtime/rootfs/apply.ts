@@ -6,10 +6,10 @@
  * caller's namespaces (proc, sysfs, mqueue, cgroup, tmpfs in a user namespace) are fsopen'd by
  * the container init and configured here (see native/stage.c FSOPEN).
  */
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import {
   AT_EMPTY_PATH, AT_RECURSIVE, FSMOUNT_CLOEXEC, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH, MS_BIND, MS_MOVE,
-  MS_REC, MS_SLAVE, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDWR, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE,
+  MS_PRIVATE, MS_REC, MS_SLAVE, O_CLOEXEC, O_DIRECTORY, O_NOCTTY, O_PATH, O_RDWR, OPEN_TREE_CLOEXEC, OPEN_TREE_CLONE,
   S_IFMT, S_IFCHR, TIOCGPTN, TIOCSPTLCK,
 } from '../../sys/constants.js';
 import type { Syscalls } from '../../sys/syscalls.js';
@@ -291,10 +291,24 @@ function isDirectoryFd(fd: number): boolean {
 }
 
 /** `beforeSwitch` runs after all mounts, before pivot_root (the createContainer hooks' moment). */
+/** The mount point that holds `path` in this thread's mount namespace (longest prefix). */
+export function mountPointOf(path: string, mountinfo: string): string {
+  let best = '/';
+  for (const line of mountinfo.split('\n')) {
+    const mp = (line.split(' ')[4] ?? '').replace(/\\040/g, ' ');
+    if (mp !== '' && (path === mp || path.startsWith(mp.endsWith('/') ? mp : `${mp}/`)) && mp.length > best.length) best = mp;
+  }
+  return best;
+}
+
 export function applyRootfs(env: RootfsEnv, plan: RootfsPlan, inUserNs: boolean, beforeSwitch: () => void = () => undefined): RootfsResult {
   const { sys } = env;
   if (plan.switchRoot !== 'chroot') {
     sys.mount(null, '/', null, plan.rootPropagation, null);
+    // pivot_root(2) refuses a new root whose parent mount is shared, and an unbindable one
+    // cannot be bound: make the mount holding the rootfs private, as runc does.
+    const parent = mountPointOf(plan.rootfs, readFileSync('/proc/thread-self/mountinfo', 'utf8'));
+    sys.mount(null, parent, null, MS_PRIVATE, null);
     sys.mount(plan.rootfs, plan.rootfs, null, MS_BIND | MS_REC, null);
   }
   const rootfd = sys.open(plan.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);

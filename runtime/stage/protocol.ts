@@ -39,6 +39,11 @@ export const Tag = {
   FD_TTY: 34,
   FD_ROOT: 35,
   PERSONALITY: 36,
+  HOOK_STATE: 40,
+  HOOK_PATH: 41,
+  HOOK_ARG: 42,
+  HOOK_ENV: 43,
+  HOOK_TIMEOUT: 44,
 } as const;
 
 /** Builds one message by chaining records. */

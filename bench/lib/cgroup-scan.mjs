@@ -1,0 +1,34 @@
+/**
+ * Finds cgroup directories a benchmark may have left behind: names starting with the bench's
+ * container-id prefix, at most three levels under /sys/fs/cgroup (hierarchy/parent/id), which
+ * covers runc's and crun's default `/<id>` and kapsel's `/kapsel/<id>`.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = '/sys/fs/cgroup';
+
+function subdirs(dir) {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+/** @param {(name: string) => boolean} match @returns {string[]} */
+export function findCgroups(match, root = ROOT, depth = 3) {
+  const found = [];
+  let level = [root];
+  for (let d = 0; d < depth; d++) {
+    const next = [];
+    for (const dir of level) {
+      for (const sub of subdirs(dir)) {
+        if (match(sub.slice(sub.lastIndexOf('/') + 1))) found.push(sub);
+        next.push(sub);
+      }
+    }
+    level = next;
+  }
+  return found;
+}

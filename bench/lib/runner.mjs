@@ -1,0 +1,108 @@
+#!/usr/bin/env node
+/**
+ * The measuring process. The driver starts one per mount namespace it needs (crun runs in one
+ * whose /sys/fs/cgroup/unified is hidden, see runtimes.mjs) and sends it one JSON command per
+ * line on stdin; each answer is one JSON line on stdout. All timing happens here, with the same
+ * code for every runtime: performance.now() around a blocking spawnSync, so a sample includes
+ * fork/exec of the runtime and its exit, as a shell user would see it, plus the spawnSync
+ * overhead measured separately by the `exec` of /bin/true.
+ *
+ * The runner is a child subreaper (reaper.mjs): detached container inits become its children,
+ * so "wait for exit" is waitpid(WNOHANG) polled every 0.1 ms and no zombie outlives the run.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { openReaper } from './reaper.mjs';
+
+// The driver decides when to stop; on ^C it still needs this runner to delete containers.
+process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
+
+const reaper = await openReaper();
+
+/** Runs argv with stdin/stdout on /dev/null and stderr into a file (a pipe would be held open by a detached init). */
+function exec(argv, errPath) {
+  const errFd = openSync(errPath, 'w');
+  try {
+    const t0 = performance.now();
+    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', errFd] });
+    const ms = performance.now() - t0;
+    if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
+    if (r.status !== 0) {
+      const stderr = readFileSync(errPath, 'utf8').trim();
+      throw new Error(`${argv.join(' ')}: exit ${r.status ?? r.signal}: ${stderr.slice(-2000)}`);
+    }
+    return ms;
+  } finally {
+    closeSync(errFd);
+  }
+}
+
+function rt(c, ...args) {
+  return [...c.prefix, '--root', c.root, ...args];
+}
+
+/** create + start + wait for the init to exit + delete. */
+function lifecycle(c) {
+  rmSync(c.pidFile, { force: true });
+  const createMs = exec(rt(c, 'create', '--bundle', c.bundle, '--pid-file', c.pidFile, c.id), c.errPath);
+  const pid = Number(readFileSync(c.pidFile, 'utf8').trim());
+  const startMs = exec(rt(c, 'start', c.id), c.errPath);
+  const t0 = performance.now();
+  reaper.waitExit(pid);
+  const waitMs = performance.now() - t0;
+  const deleteMs = exec(rt(c, 'delete', c.id), c.errPath);
+  return { createMs, startMs, waitMs, deleteMs, totalMs: createMs + startMs + waitMs + deleteMs };
+}
+
+/** Peak RSS of the `create` process (GNU time %M: ru_maxrss in KiB, including reaped children). */
+function createRss(c) {
+  rmSync(c.pidFile, { force: true });
+  exec(['/usr/bin/time', '-f', '%M', '-o', c.rssPath, ...rt(c, 'create', '--bundle', c.bundle, '--pid-file', c.pidFile, c.id)], c.errPath);
+  const lines = readFileSync(c.rssPath, 'utf8').trim().split('\n');
+  const kib = Number(lines[lines.length - 1]);
+  const pid = Number(readFileSync(c.pidFile, 'utf8').trim());
+  exec(rt(c, 'start', c.id), c.errPath);
+  reaper.waitExit(pid);
+  exec(rt(c, 'delete', c.id), c.errPath);
+  return { kib };
+}
+
+/** Deletes whatever of `ids` a runtime still knows (after a failure or an interrupt). */
+function cleanup(c) {
+  let deleted = 0;
+  for (const id of c.ids) {
+    try {
+      exec(rt(c, 'delete', '--force', id), c.errPath);
+      deleted++;
+    } catch {
+      // not there: the normal case
+    }
+  }
+  return { deleted, reaped: reaper.reapAll() };
+}
+
+const OPS = {
+  hello: () => ({ pid: process.pid, reaper: reaper.mode }),
+  exec: (c) => ({ ms: exec(c.argv, c.errPath) }),
+  run: (c) => ({ ms: exec(rt(c, 'run', '--bundle', c.bundle, c.id), c.errPath) }),
+  lifecycle,
+  rss: createRss,
+  cleanup,
+};
+
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) {
+  const cmd = JSON.parse(line);
+  let answer;
+  try {
+    const op = OPS[cmd.op];
+    if (op === undefined) throw new Error(`unknown op \`${cmd.op}\``);
+    answer = { seq: cmd.seq, ok: true, ...op(cmd) };
+  } catch (err) {
+    answer = { seq: cmd.seq, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
+reaper.reapAll();

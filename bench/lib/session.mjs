@@ -1,0 +1,137 @@
+/**
+ * One benchmark session: a tmpdir with the busybox bundle and a state root per runtime, the
+ * runners, each runtime placed on the runner where it works, and a cleanup that deletes every
+ * container the session made, checks that none of its cgroups are left and removes the tmpdir.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBusyboxBundle } from './bundle.mjs';
+import { findCgroups } from './cgroup-scan.mjs';
+import { startRunner } from './runner-client.mjs';
+import { selectRuntimes } from './runtimes.mjs';
+
+/** A place for each runtime: a runner, the argv prefix, and what was tried. */
+async function place(session, def) {
+  const tried = [];
+  for (const where of ['host', 'private-cgroup-ns']) {
+    const runner = await session.runner(where);
+    const answer = await runner.request({ op: 'run', ...session.target({ def, prefix: [def.bin], runner }, session.newId(def)) });
+    tried.push({ where, flags: [], ok: answer.ok, error: answer.error });
+    if (answer.ok) {
+      if (where === 'host') return { def, prefix: [def.bin], runner, tried };
+      // Record why the host did not work, also with flags that were not chosen.
+      const host = await session.runner('host');
+      for (const flags of def.docOnlyProbes ?? []) {
+        const prefix = [def.bin, ...flags];
+        const a = await host.request({ op: 'run', ...session.target({ def, prefix, runner: host }, session.newId(def)) });
+        tried.push({ where: 'host', flags, ok: a.ok, error: a.error });
+      }
+      return { def, prefix: [def.bin], runner, tried };
+    }
+  }
+  return { def, prefix: [def.bin], runner: undefined, tried };
+}
+
+function firstLine(s) {
+  return (s ?? '').split(/: exit \d+: /).pop().split('\n')[0];
+}
+
+/** Mounts under `dir`: removing it recursively must not reach into a mounted filesystem. */
+function mountsUnder(dir) {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m) => m !== undefined && (m === dir || m.startsWith(`${dir}/`)));
+}
+
+/**
+ * @param {{ runtimes?: string[] }} [opts]
+ */
+export async function openSession(opts = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'kapsel-bench-'));
+  const idPrefix = `kbench-${process.pid}-`;
+  const cgroupsBefore = findCgroups((n) => n.startsWith(idPrefix));
+  const runners = new Map();
+  const ids = new Map(); // runtime name -> ids used
+  let counter = 0;
+  let closed = false;
+
+  const bundleDir = join(dir, 'bundle');
+  mkdirSync(bundleDir);
+  const { bundle } = createBusyboxBundle(bundleDir);
+
+  const session = {
+    dir,
+    bundle,
+    idPrefix,
+    /** @type {any[]} */
+    placed: [],
+    async runner(where) {
+      if (!runners.has(where)) runners.set(where, await startRunner(where));
+      return runners.get(where);
+    },
+    newId(def) {
+      const id = `${idPrefix}${def.short}-${++counter}`;
+      if (!ids.has(def.name)) ids.set(def.name, []);
+      ids.get(def.name).push(id);
+      return id;
+    },
+    /** The per-call fields runner.mjs needs for a runtime command on container `id`. */
+    target(p, id) {
+      const root = join(dir, 'state', p.def.short);
+      mkdirSync(root, { recursive: true });
+      return {
+        prefix: p.prefix,
+        root,
+        bundle,
+        id,
+        pidFile: join(dir, `${p.def.short}.pid`),
+        rssPath: join(dir, `${p.def.short}.rss`),
+        errPath: join(dir, `${p.def.short}.stderr`),
+      };
+    },
+    errPath: join(dir, 'exec.stderr'),
+    async close() {
+      if (closed) return { leftoverCgroups: [], deleted: 0 };
+      closed = true;
+      let deleted = 0;
+      for (const p of session.placed) {
+        const runner = p.runner ?? runners.get('host');
+        if (!runner) continue;
+        const a = await runner.request({ op: 'cleanup', ...session.target(p, ''), ids: ids.get(p.def.name) ?? [] }).catch(() => undefined);
+        deleted += a?.deleted ?? 0;
+      }
+      for (const r of runners.values()) await r.close();
+      const leftoverCgroups = findCgroups((n) => n.startsWith(idPrefix)).filter((c) => !cgroupsBefore.includes(c));
+      const mounts = mountsUnder(dir);
+      if (mounts.length === 0) rmSync(dir, { recursive: true, force: true });
+      else process.stderr.write(`bench: not removing ${dir}: still mounted: ${mounts.join(', ')}\n`);
+      return { leftoverCgroups, deleted, keptDir: mounts.length > 0 ? dir : undefined };
+    },
+  };
+
+  const onSignal = () => {
+    session.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    for (const def of selectRuntimes(opts.runtimes)) session.placed.push(await place(session, def));
+  } catch (err) {
+    await session.close();
+    throw err;
+  }
+  return session;
+}
+
+/** One line per runtime on where it ran and what failed elsewhere, for the report. */
+export function describePlacement(p) {
+  const where = p.runner ? p.runner.where : 'nowhere (all probes failed)';
+  const failures = p.tried
+    .filter((t) => !t.ok)
+    .map((t) => `${t.where}${t.flags.length ? ` with \`${t.flags.join(' ')}\`` : ''}: \`${firstLine(t.error)}\``);
+  const worked = p.tried.filter((t) => t.ok && t.where !== where).map((t) => `also works on ${t.where}${t.flags.length ? ` with \`${t.flags.join(' ')}\`` : ''}`);
+  return `${p.def.name}: runs on **${where}**${failures.length ? `; failed on ${failures.join('; ')}` : ''}${worked.length ? `; ${worked.join('; ')}` : ''}`;
+}
