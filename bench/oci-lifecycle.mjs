@@ -8,7 +8,7 @@
  * Each iteration measures every runtime once per scenario, the order rotating with the
  * iteration (A B C, B C A, C A B, ...) so drift and cache effects spread evenly; warm-up
  * iterations run first and are dropped. For (a) the runner is a child subreaper, so the exited
- * init is its child: "wait" polls waitpid(WNOHANG) every 0.1 ms (see lib/reaper.mjs).
+ * init is its child: "wait" polls waitpid(WNOHANG) every 0.1 ms (see lib/proc.mjs).
  *
  *   node bench/oci-lifecycle.mjs [--iterations 30] [--warmup 3] [--runtimes kapsel,runc,crun]
  */
@@ -66,7 +66,7 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
     for (const p of order) {
       await sample(p, 'run', (a) => counted && run.get(p.def.name).push(a.ms));
     }
-    // What the measuring harness itself costs: spawnSync of /bin/true on each runner, and what
+    // What the measuring harness itself costs: a spawn of /bin/true on each runner, and what
     // a per-call `unshare -m` + tmpfs wrapper (the alternative to crun's runner) would add.
     for (const r of new Set(placed.map((p) => p.runner))) {
       const a = await r.request({ op: 'exec', argv: ['/bin/true'], errPath: session.errPath });
@@ -85,7 +85,8 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
     warmup,
     placement: placed.map(describePlacement).concat(session.placed.filter((p) => !p.runner).map(describePlacement)),
     runnerStartupMs: Object.fromEntries([...new Set(placed.map((p) => p.runner))].map((r) => [r.where, r.startupMs])),
-    reaper: host.info.reaper,
+    spawnMode: host.info.spawnMode,
+    reapMode: host.info.reapMode,
     lifecycle: Object.fromEntries([...lifecycle].map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([s, xs]) => [s, summarize(xs)]))])),
     run: Object.fromEntries([...run].map(([k, v]) => [k, summarize(v)])),
     failures: Object.fromEntries(failures),
@@ -125,9 +126,9 @@ export function renderLifecycle(r) {
     '',
     markdownTable(['runtime', 'create', 'start', 'wait', 'delete', 'create p90', 'start p90', 'wait p90', 'delete p90'], steps, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']),
     '',
-    '"wait" is the time from `start` returning until the init has exited; the measuring process is',
-    `a child subreaper (mode: ${r.reaper}), so the re-parented init is its child and it polls waitpid(WNOHANG)`,
-    'every 0.1 ms (falls back to polling `/proc/<pid>/stat` for gone-or-zombie without koffi).',
+    '"wait" is the time from `start` returning until the init has exited. The measuring process is a',
+    `child subreaper (here: ${r.reapMode}), so the re-parented init is its child; it polls waitpid(WNOHANG)`,
+    'every 0.1 ms (without koffi it would poll `/proc/<pid>/stat` for gone-or-zombie instead).',
     '',
     '### (b) `run` of `/bin/true`',
     '',
@@ -136,6 +137,7 @@ export function renderLifecycle(r) {
     '### Harness and placement',
     '',
     ...r.placement.map((l) => `- ${l}`),
+    `- Each runtime command is timed from ${r.spawnMode} to waitpid in the runner process.`,
     ...baselines.map((l) => `- ${l}; every sample above includes one such spawn per runtime command.`),
     `- A per-call \`unshare -m\` + tmpfs wrapper (not used) would add: \`${'unshare … sh -c "mount …; exec /bin/true"'}\` median ${fmt(r.nsWrapper.median, 2)} ms (p90 ${fmt(r.nsWrapper.p90, 2)}). The runner's namespace is set up once: runner start-up ${Object.entries(r.runnerStartupMs).map(([w, ms]) => `${w} ${fmt(ms)} ms`).join(', ')}.`,
     ...(failures.length ? ['', '**Failures:**', ...failures.map(([n, f]) => `- ${n}: ${f.length} failed samples; first: \`${f[0].slice(0, 300)}\``)] : []),

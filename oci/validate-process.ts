@@ -116,7 +116,7 @@ function checkRlimits(c: Checker, process: JsonObject, path: string): void {
     const hard = c.reqInt(rlimit, 'hard', at, 'uint64');
     const soft = c.reqInt(rlimit, 'soft', at, 'uint64');
     if (type !== undefined) {
-      if (RLIMITS[type] === undefined) {
+      if (!Object.hasOwn(RLIMITS, type)) {
         c.fail(childPath(at, 'type'), `unknown rlimit ${JSON.stringify(type)}`);
       }
       const first = seen.get(type);

@@ -35,3 +35,17 @@ export function runHook(kind: string, hook: Hook, state: State): void {
 export function runHooks(kind: string, hooks: readonly Hook[] | undefined, state: State): void {
   for (const hook of hooks ?? []) runHook(kind, hook, state);
 }
+
+/**
+ * poststart and poststop: a failing hook is a warning and the rest still run (runtime-spec
+ * runtime.md "Lifecycle" steps 10 and 13).
+ */
+export function runHooksWarnOnly(kind: string, hooks: readonly Hook[] | undefined, state: State, warn: (msg: string) => void): void {
+  for (const hook of hooks ?? []) {
+    try {
+      runHook(kind, hook, state);
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  }
+}

@@ -10,7 +10,7 @@ import type { ContainerStatus, Hook, State } from '../oci/runtime-spec.js';
 import type { ContainerRecord, StateStore } from './state-store.js';
 import { containerStatus } from './status.js';
 import { isAlive } from './process-info.js';
-import { runHooks } from './hooks.js';
+import { runHooksWarnOnly } from './hooks.js';
 import { ociState } from './create.js';
 import { signalProcess, waitGone } from './signals.js';
 
@@ -66,11 +66,7 @@ export function startContainer(sys: Syscalls, store: StateStore, id: string, log
       closeSync(fifo);
     }
     unlinkSync(store.fifoPath(id));
-    try {
-      runHooks('poststart', record.hooks.poststart as Hook[] | undefined, ociState(record, 'running'));
-    } catch (err) {
-      log.warn((err as Error).message);
-    }
+    runHooksWarnOnly('poststart', record.hooks.poststart as Hook[] | undefined, ociState(record, 'running'), (m) => log.warn(m));
   });
 }
 
@@ -108,11 +104,7 @@ export async function deleteContainer(sys: Syscalls, store: StateStore, id: stri
   }
   await deps.destroyCgroup(record);
   store.remove(id);
-  try {
-    runHooks('poststop', record.hooks.poststop as Hook[] | undefined, ociState(record, 'stopped'));
-  } catch (err) {
-    log.warn((err as Error).message);
-  }
+  runHooksWarnOnly('poststop', record.hooks.poststop as Hook[] | undefined, ociState(record, 'stopped'), (m) => log.warn(m));
 }
 
 export function listContainers(store: StateStore): RuntimeState[] {

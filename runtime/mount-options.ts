@@ -130,20 +130,21 @@ export function parseMountOptions(options: readonly string[], what: string): Par
   let rclear = 0;
   const data: string[] = [];
   for (const opt of options) {
-    const f = FLAGS[opt];
+    const f = Object.hasOwn(FLAGS, opt) ? FLAGS[opt] : undefined;
     if (f) {
       flags = (flags | f[0]) & ~f[1];
       continue;
     }
-    const p = PROPAGATION[opt];
+    const p = Object.hasOwn(PROPAGATION, opt) ? PROPAGATION[opt] : undefined;
     if (p !== undefined) {
       propagation = p;
       continue;
     }
-    const r = RECURSIVE[opt];
+    const r = Object.hasOwn(RECURSIVE, opt) ? RECURSIVE[opt] : undefined;
     if (r) {
-      rset = (rset | r[0]) & ~r[1];
-      rclear = (rclear | r[1]) & ~r[0];
+      // clear first, then set: an atime option clears the whole atime field and sets one value
+      rset = (rset & ~r[1]) | r[0];
+      rclear = (rclear & ~r[0]) | r[1];
       continue;
     }
     if (opt === 'idmap' || opt === 'ridmap') {

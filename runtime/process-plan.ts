@@ -60,7 +60,7 @@ export function planProcess(process: Process, opts: { lastCap: number; setgroups
   if (args.length === 0) throw new KapselError('ERR_CONFIG_INVALID', 'process.args must not be empty');
   const caps = process.capabilities ?? {};
   const rlimits = (process.rlimits ?? []).map((r) => {
-    const resource = RLIMITS[r.type];
+    const resource = Object.hasOwn(RLIMITS, r.type) ? RLIMITS[r.type] : undefined;
     if (resource === undefined) throw new KapselError('ERR_CONFIG_INVALID', `unknown rlimit \`${r.type}\``);
     return { type: r.type, resource, soft: rlimitValue(r.soft), hard: rlimitValue(r.hard) };
   });

@@ -3,40 +3,41 @@
  * The measuring process. The driver starts one per mount namespace it needs (crun runs in one
  * whose /sys/fs/cgroup/unified is hidden, see runtimes.mjs) and sends it one JSON command per
  * line on stdin; each answer is one JSON line on stdout. All timing happens here, with the same
- * code for every runtime: performance.now() around a blocking spawnSync, so a sample includes
- * fork/exec of the runtime and its exit, as a shell user would see it, plus the spawnSync
- * overhead measured separately by the `exec` of /bin/true.
+ * code for every runtime: performance.now() around posix_spawn + waitpid (proc.mjs), so a sample
+ * is the wall time of the runtime command from exec to exit, as a shell user would see it, plus
+ * the spawn overhead that the `exec` of /bin/true measures on its own.
  *
- * The runner is a child subreaper (reaper.mjs): detached container inits become its children,
+ * The runner is a child subreaper (proc.mjs): detached container inits become its children,
  * so "wait for exit" is waitpid(WNOHANG) polled every 0.1 ms and no zombie outlives the run.
  */
-import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { openReaper } from './reaper.mjs';
+import { openProcessControl } from './proc.mjs';
 
 // The driver decides when to stop; on ^C it still needs this runner to delete containers.
 process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
 
-const reaper = await openReaper();
+const proc = await openProcessControl();
 
 /** Runs argv with stdin/stdout on /dev/null and stderr into a file (a pipe would be held open by a detached init). */
 function exec(argv, errPath) {
-  const errFd = openSync(errPath, 'w');
-  try {
-    const t0 = performance.now();
-    const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', errFd] });
-    const ms = performance.now() - t0;
-    if (r.error) throw new Error(`${argv.join(' ')}: ${r.error.message}`);
-    if (r.status !== 0) {
-      const stderr = readFileSync(errPath, 'utf8').trim();
-      throw new Error(`${argv.join(' ')}: exit ${r.status ?? r.signal}: ${stderr.slice(-2000)}`);
+  return execTimed(argv, errPath).ms;
+}
+
+/** As exec, also with the wall-clock time of the spawn (to place the runtime's log lines). */
+function execTimed(argv, errPath) {
+  const r = proc.run(argv, errPath);
+  if (r.code !== 0) {
+    let stderr = '';
+    try {
+      stderr = readFileSync(errPath, 'utf8').trim();
+    } catch {
+      // no stderr file: spawn failed before opening it
     }
-    return ms;
-  } finally {
-    closeSync(errFd);
+    throw new Error(`${argv.join(' ')}: exit ${r.code ?? `signal ${r.signal}`}: ${stderr.slice(-2000)}`);
   }
+  return r;
 }
 
 function rt(c, ...args) {
@@ -50,7 +51,7 @@ function lifecycle(c) {
   const pid = Number(readFileSync(c.pidFile, 'utf8').trim());
   const startMs = exec(rt(c, 'start', c.id), c.errPath);
   const t0 = performance.now();
-  reaper.waitExit(pid);
+  proc.waitExit(pid);
   const waitMs = performance.now() - t0;
   const deleteMs = exec(rt(c, 'delete', c.id), c.errPath);
   return { createMs, startMs, waitMs, deleteMs, totalMs: createMs + startMs + waitMs + deleteMs };
@@ -64,7 +65,7 @@ function createRss(c) {
   const kib = Number(lines[lines.length - 1]);
   const pid = Number(readFileSync(c.pidFile, 'utf8').trim());
   exec(rt(c, 'start', c.id), c.errPath);
-  reaper.waitExit(pid);
+  proc.waitExit(pid);
   exec(rt(c, 'delete', c.id), c.errPath);
   return { kib };
 }
@@ -80,13 +81,13 @@ function cleanup(c) {
       // not there: the normal case
     }
   }
-  return { deleted, reaped: reaper.reapAll() };
+  return { deleted, reaped: proc.reapAll() };
 }
 
 const OPS = {
-  hello: () => ({ pid: process.pid, reaper: reaper.mode }),
-  exec: (c) => ({ ms: exec(c.argv, c.errPath) }),
-  run: (c) => ({ ms: exec(rt(c, 'run', '--bundle', c.bundle, c.id), c.errPath) }),
+  hello: () => ({ pid: process.pid, spawnMode: proc.spawnMode, reapMode: proc.reapMode }),
+  exec: (c) => execTimed(c.argv, c.errPath),
+  run: (c) => execTimed(rt(c, 'run', '--bundle', c.bundle, c.id), c.errPath),
   lifecycle,
   rss: createRss,
   cleanup,
@@ -105,4 +106,4 @@ for await (const line of lines) {
   }
   process.stdout.write(`${JSON.stringify(answer)}\n`);
 }
-reaper.reapAll();
+proc.reapAll();

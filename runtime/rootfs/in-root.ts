@@ -70,7 +70,10 @@ export function mkdirAllInRoot(sys: Syscalls, rootfd: number, path: string, mode
       try {
         target = sys.readlinkat(next, '');
       } catch (err) {
-        if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) throw err;
+        if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOENT')) {
+          sys.close(next);
+          throw err;
+        }
       }
       if (target !== undefined) {
         // A symlink: continue from its target, resolved inside the root.
@@ -78,8 +81,9 @@ export function mkdirAllInRoot(sys: Syscalls, rootfd: number, path: string, mode
         if (++links > 40) throw new SyscallError('mkdirat', 40, `mkdir \`${path}\``, path);
         pending = [...components(target.startsWith('/') ? target : [...done, target].join('/')), ...pending.slice(1)];
         done = [];
+        const top = openInRoot(sys, rootfd, '/', O_PATH | O_DIRECTORY);
         sys.close(fd);
-        fd = openInRoot(sys, rootfd, '/', O_PATH | O_DIRECTORY);
+        fd = top;
         continue;
       }
       sys.close(fd);

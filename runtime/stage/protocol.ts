@@ -91,6 +91,7 @@ export class MessageWriter {
 
   /** u32 namespace type followed by the NUL-terminated path. */
   join(nstype: number, path: string): this {
+    if (path.includes('\0')) throw new RangeError('namespace path contains a NUL byte');
     const b = Buffer.alloc(4 + Buffer.byteLength(path) + 1);
     b.writeUInt32LE(nstype >>> 0, 0);
     b.write(path, 4);
