@@ -11,9 +11,13 @@
  * Each log line carries its wall-clock time (ms resolution) and each stage its duration, so a
  * stage also gets a place on a timeline measured from the spawn of the command (±1 ms).
  *
+ * What the logged stages do not cover is broken down by V8's sampling profiler: a few more runs
+ * under `node --cpu-prof` (which slows them somewhat), self time summed per source file.
+ *
  *   node bench/stages.mjs [--iterations 30] [--warmup 3]
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
 import { openSession } from './lib/session.mjs';
@@ -22,6 +26,7 @@ import { fmt, markdownTable, summarize } from './lib/stats.mjs';
 export const OPTIONS = {
   iterations: { default: 30, describe: 'measured runs of each command' },
   warmup: { default: 3, describe: 'runs first and not counted' },
+  'profile-runs': { default: 5, describe: 'extra runs under `node --cpu-prof` for a self-time breakdown (0: none)' },
 };
 
 const CLI_JS = fileURLToPath(new URL('../dist/cli/kapsel-runtime.js', import.meta.url));
@@ -45,7 +50,11 @@ export function parseStages(stderr, id) {
     }
     const d = DURATION.exec(msg);
     if (!d) continue;
-    const name = d[1].split(id).join('<id>').replace(/\bpid \d+/g, 'pid <pid>');
+    const name = d[1]
+      .replace(/^stage:\s*/, '')
+      .split(id)
+      .join('<id>')
+      .replace(/\bpid \d+/g, 'pid <pid>');
     stages.push({ name, ms: Number(d[2]), endEpochMs: Date.parse(m[1]) });
   }
   return stages;
@@ -70,6 +79,7 @@ export async function measureStages(session, { iterations, warmup, progress = ()
   const sumStages = [];
   const firstStageStart = [];
   const afterLastStage = [];
+  const gaps = new Map(); // "a → b" -> ms between stage a's end and stage b's start
   const failures = [];
   const debugPrefix = { ...kapsel, prefix: [kapsel.def.bin, '--debug'] };
 
@@ -99,6 +109,11 @@ export async function measureStages(session, { iterations, warmup, progress = ()
       sum += s.ms;
     }
     sumStages.push(sum);
+    for (let j = 1; j < stages.length; j++) {
+      const prev = stages[j - 1];
+      const next = stages[j];
+      push(gaps, `${prev.name} → ${next.name}`, next.endEpochMs - next.ms - prev.endEpochMs);
+    }
     if (stages.length > 0) {
       firstStageStart.push(stages[0].endEpochMs - a.startEpochMs - stages[0].ms);
       afterLastStage.push(a.ms - (stages[stages.length - 1].endEpochMs - a.startEpochMs));
@@ -132,10 +147,93 @@ export async function measureStages(session, { iterations, warmup, progress = ()
     })),
     sumStages: summarize(sumStages),
     unattributed: summarize(wall.get(RUN).map((w, i) => w - (sumStages[i] ?? 0))),
+    gaps: Object.fromEntries([...gaps].map(([k, v]) => [k, summarize(v)])),
     firstStageStart: summarize(firstStageStart),
     afterLastStage: summarize(afterLastStage),
     failures,
   };
+}
+
+/** Where a profile node's code lives: a kapsel file, a package, a Node built-in, or a V8 bucket. */
+function codeOwner(callFrame) {
+  const url = callFrame.url;
+  if (url === '') return callFrame.functionName.startsWith('(') ? callFrame.functionName : '(native)';
+  if (url.startsWith('node:')) return url;
+  const nm = url.lastIndexOf('/node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + '/node_modules/'.length).split('/');
+    return `npm:${rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]}`;
+  }
+  const dist = url.indexOf('/dist/');
+  return dist >= 0 ? `kapsel:${url.slice(dist + '/dist/'.length)}` : url;
+}
+
+/** Self time per code owner, in ms per run, from `.cpuprofile` files (V8 Profiler.Profile). */
+export function selfTimeByOwner(profiles) {
+  const total = new Map();
+  for (const prof of profiles) {
+    const owner = new Map(prof.nodes.map((n) => [n.id, codeOwner(n.callFrame)]));
+    prof.samples.forEach((nodeId, i) => {
+      const key = owner.get(nodeId) ?? '(unknown)';
+      total.set(key, (total.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1000);
+    });
+  }
+  return [...total].map(([owner, ms]) => ({ owner, ms: ms / profiles.length })).sort((a, b) => b.ms - a.ms);
+}
+
+/** Runs `kapsel-runtime run` under `node --cpu-prof` and sums self time per source file. */
+export async function profileRuns(session, runs) {
+  const kapsel = session.placed.find((p) => p.def.short === 'kapsel' && p.runner);
+  if (!kapsel || runs === 0) return undefined;
+  const dir = join(session.dir, 'cpu-prof');
+  mkdirSync(dir, { recursive: true });
+  const prefix = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, CLI_JS];
+  const wallMs = [];
+  // The profiler interrupts the main thread with SIGPROF; a blocking syscall the runtime does
+  // not restart then fails with EINTR. Such runs are retried and counted.
+  const failures = [];
+  for (let i = 0, attempts = 0; i < runs && attempts < runs * 3; attempts++) {
+    const id = session.newId(kapsel.def);
+    const t = session.target({ ...kapsel, prefix }, id);
+    const a = await kapsel.runner.request({ op: 'run', ...t });
+    if (!a.ok) {
+      failures.push(a.error.split(': exit ').pop() ?? a.error);
+      await kapsel.runner.request({ op: 'cleanup', ...t, ids: [id] });
+      continue;
+    }
+    wallMs.push(a.ms);
+    i++;
+  }
+  if (wallMs.length === 0) throw new Error(`profile runs all failed; first: ${failures[0]}`);
+  // A failed run writes a profile too; keep the successful runs' only (one file per process, in
+  // start order: the name carries the date, time and pid).
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  rmSync(dir, { recursive: true, force: true });
+  const sampledMs = profiles.map((p) => (p.endTime - p.startTime) / 1000);
+  return { runs: profiles.length, wall: summarize(wallMs), sampled: summarize(sampledMs), owners: selfTimeByOwner(profiles), failures };
+}
+
+export function renderProfile(p, top = 15) {
+  if (!p) return '';
+  const kapselMs = p.owners.filter((o) => o.owner.startsWith('kapsel:')).reduce((a, o) => a + o.ms, 0);
+  const npm = new Map();
+  for (const o of p.owners.filter((x) => x.owner.startsWith('npm:'))) npm.set(o.owner, o.ms);
+  const nodeMs = p.owners.filter((o) => o.owner.startsWith('node:')).reduce((a, o) => a + o.ms, 0);
+  return [
+    `CPU profile of ${p.runs} \`run\`s under \`node --cpu-prof\` (wall median ${fmt(p.wall.median)} ms with the profiler; ` +
+      `the profile covers ${fmt(p.sampled.median)} ms of it, from V8 start to exit). Self time per source, ms per run:`,
+    '',
+    markdownTable(
+      ['code', 'self ms / run'],
+      p.owners.slice(0, top).map((o) => [`\`${o.owner}\``, fmt(o.ms)]),
+      ['l', 'r'],
+    ),
+    '',
+    `Totals per run: kapsel's own modules ${fmt(kapselMs)} ms; Node built-ins ${fmt(nodeMs)} ms; ` +
+      [...npm].map(([k, v]) => `${k.slice(4)} ${fmt(v)} ms`).join(', ') +
+      '. `(program)` is V8/Node native work outside JS (bootstrap, compiling, loading addons), `(garbage collector)` is GC.',
+  ].join('\n');
 }
 
 export function renderStages(r) {
@@ -165,8 +263,15 @@ export function renderStages(r) {
       ['span', 'from', 'to', 'length'],
       [
         ['spawn → first logged stage begins', '0', fmt(r.firstStageStart.median), fmt(r.firstStageStart.median)],
-        ...r.stages.map((s) => [s.name, fmt(s.startMs.median), fmt(s.endMs.median), fmt(s.ms.median)]),
-        ['last logged stage ends → exit', '', '', fmt(r.afterLastStage.median)],
+        ...r.stages.flatMap((s, i) => {
+          const prev = r.stages[i - 1];
+          const gap = prev && r.gaps[`${prev.name} → ${s.name}`];
+          return [
+            ...(gap ? [[`(not logged: between ${prev.name} and ${s.name})`, fmt(prev.endMs.median), fmt(s.startMs.median), fmt(gap.median)]] : []),
+            [`stage: ${s.name}`, fmt(s.startMs.median), fmt(s.endMs.median), fmt(s.ms.median)],
+          ];
+        }),
+        ['last logged stage ends → exit', fmt(r.stages.at(-1)?.endMs.median ?? Number.NaN), fmt(w['kapsel-runtime --debug run (wall)'].median), fmt(r.afterLastStage.median)],
       ],
       ['l', 'r', 'r', 'r'],
     ),
@@ -185,11 +290,12 @@ async function main() {
   try {
     result = await measureStages(session, { ...opts, progress: (i, n) => process.stderr.write(`\rstages ${i}/${n}`) });
     process.stderr.write('\n');
+    result.profile = await profileRuns(session, opts['profile-runs']);
   } finally {
     const c = await session.close();
     if (c.leftoverCgroups.length) process.stderr.write(`bench: cgroups left behind: ${c.leftoverCgroups.join(' ')}\n`);
   }
-  process.stdout.write(`${renderStages(result)}\n`);
+  process.stdout.write(`${renderStages(result)}\n\n${renderProfile(result.profile)}\n`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -57,6 +57,8 @@ function createOptions(y: Argv<GlobalArgs>) {
 async function main(): Promise<void> {
   await yargs(process.argv.slice(2))
     .scriptName('kapsel-runtime')
+    // runc's flags include --no-pivot and --no-new-keyring: not negations of other flags
+    .parserConfiguration({ 'boolean-negation': false })
     .usage('kapsel-runtime [global options] <command> [options]\n\nAn OCI container runtime with runc\'s command line.')
     .option('root', { type: 'string', default: '/run/kapsel-runtime', describe: 'directory for container state' })
     .option('log', { type: 'string', describe: 'log file (default: stderr)' })

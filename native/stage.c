@@ -94,6 +94,7 @@ enum tag {
 	T_FD_TTY = 34,       /* u32 index: terminal slave to make stdio + controlling tty */
 	T_FD_ROOT = 35,      /* u32 index: directory to chroot into (no pivot_root) */
 	T_PERSONALITY = 36,
+	T_KEYRING = 37,      /* string: join a new session keyring of this name */
 	T_HOOK_STATE = 40,   /* bytes: state JSON given to each startContainer hook on stdin */
 	T_HOOK_PATH = 41,    /* starts a hook */
 	T_HOOK_ARG = 42,
@@ -390,6 +391,7 @@ struct finalize {
 	int fifo_fd, tty_fd, root_fd;
 	int personality_set;
 	unsigned long persona;
+	const char *keyring;
 	struct hook hooks[MAX_HOOKS];
 	int nhooks;
 	const unsigned char *hook_state;
@@ -449,6 +451,7 @@ static void parse_finalize(const struct msg *m, struct finalize *f)
 		case T_FD_ROOT: f->root_fd = msg_fd(m, u32(v, len)); break;
 		case T_PERSONALITY: f->personality_set = 1; f->persona = u32(v, len); break;
 		case T_HOOK_STATE: f->hook_state = v; f->hook_state_len = len; break;
+		case T_KEYRING: f->keyring = str(v, len); break;
 		case T_HOOK_PATH:
 			if (f->nhooks == MAX_HOOKS)
 				bail(E2BIG, "too many startContainer hooks");
@@ -607,6 +610,10 @@ __attribute__((noreturn)) static void finalize(const struct msg *m, int new_sess
 				bail(errno, "dup terminal onto fd %d", i);
 		close(f.tty_fd);
 	}
+	/* A session keyring of its own, so the container cannot see the host's keys (keyrings(7));
+	 * kernels without keys (ENOSYS) go on, as runc does. */
+	if (f.keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, f.keyring) < 0 && errno != ENOSYS)
+		bail(errno, "join session keyring `%s`", f.keyring);
 	if (f.root_fd >= 0) {
 		if (fchdir(f.root_fd) < 0 || chroot(".") < 0)
 			bail(errno, "chroot into the container root");

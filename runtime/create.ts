@@ -95,7 +95,7 @@ export interface StartHooks {
   readonly state: State;
 }
 
-export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: number } | undefined, preserveFds: number, fds: FinalizeFds, last: number, startHooks?: StartHooks): { message: Buffer; fds: number[] } {
+export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: number } | undefined, preserveFds: number, fds: FinalizeFds, last: number, startHooks?: StartHooks, keyring?: string): { message: Buffer; fds: number[] } {
   const w = new MessageWriter(MsgType.FINALIZE)
     .str(Tag.CWD, p.cwd)
     .u32(Tag.UID, p.uid)
@@ -106,6 +106,7 @@ export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: n
   if (p.additionalGids !== undefined) w.u32Array(Tag.GIDS, p.additionalGids);
   if (p.umask !== undefined) w.u32(Tag.UMASK, p.umask);
   if (p.noNewPrivileges) w.flag(Tag.NNP);
+  if (keyring !== undefined) w.str(Tag.KEYRING, keyring);
   if (seccomp !== undefined) w.bytes(Tag.SECCOMP, seccomp.bpf).u32(Tag.SECCOMP_FLAGS, seccomp.flags);
   for (const a of p.args) w.str(Tag.ARG, a);
   for (const e of p.env) w.str(Tag.ENV, e);
@@ -318,10 +319,10 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
         sys.close(console.master);
       }
     }
-    log.debug(`rootfs ready in ${(performance.now() - t1).toFixed(1)}ms`);
+    log.debug(`rootfs ready in ${(performance.now() - t1).toFixed(1)}ms (switch root: ${rootfsPlan.switchRoot})`);
 
     // sync 3: credentials, capabilities, seccomp; the init then waits on the fifo
-    const fin = finalizeMessage(procPlan, seccomp ? { bpf: seccomp.bpf, flags: seccomp.filterFlags } : undefined, opts.preserveFds ?? 0, { fifo: fifoFd, tty: console?.slave, root: rootFd }, last, { hooks: spec.hooks?.startContainer ?? [], state: ociState(record, 'created') });
+    const fin = finalizeMessage(procPlan, seccomp ? { bpf: seccomp.bpf, flags: seccomp.filterFlags } : undefined, opts.preserveFds ?? 0, { fifo: fifoFd, tty: console?.slave, root: rootFd }, last, { hooks: spec.hooks?.startContainer ?? [], state: ociState(record, 'created') }, opts.noNewKeyring ? undefined : opts.id);
     s.send(fin.message, fin.fds);
     s.expect(MsgType.READY);
     s.close();

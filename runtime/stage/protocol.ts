@@ -39,6 +39,7 @@ export const Tag = {
   FD_TTY: 34,
   FD_ROOT: 35,
   PERSONALITY: 36,
+  KEYRING: 37,
   HOOK_STATE: 40,
   HOOK_PATH: 41,
   HOOK_ARG: 42,
