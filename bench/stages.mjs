@@ -187,13 +187,15 @@ export async function profileRuns(session, runs) {
   if (!kapsel || runs === 0) return undefined;
   const dir = join(session.dir, 'cpu-prof');
   mkdirSync(dir, { recursive: true });
-  const prefix = [process.execPath, '--cpu-prof', '--cpu-prof-dir', dir, CLI_JS];
   const wallMs = [];
   // The profiler interrupts the main thread with SIGPROF; a blocking syscall the runtime does
   // not restart then fails with EINTR. Such runs are retried and counted.
   const failures = [];
+  const okDirs = [];
   for (let i = 0, attempts = 0; i < runs && attempts < runs * 3; attempts++) {
     const id = session.newId(kapsel.def);
+    const profDir = join(dir, String(attempts));
+    const prefix = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir, CLI_JS];
     const t = session.target({ ...kapsel, prefix }, id);
     const a = await kapsel.runner.request({ op: 'run', ...t });
     if (!a.ok) {
@@ -202,13 +204,16 @@ export async function profileRuns(session, runs) {
       continue;
     }
     wallMs.push(a.ms);
+    okDirs.push(profDir);
     i++;
   }
   if (wallMs.length === 0) throw new Error(`profile runs all failed; first: ${failures[0]}`);
-  // A failed run writes a profile too; keep the successful runs' only (one file per process, in
-  // start order: the name carries the date, time and pid).
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-  const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  // one directory per attempt: a failed run writes a profile too, and only successful ones count
+  const profiles = okDirs.flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => JSON.parse(readFileSync(join(d, f), 'utf8'))),
+  );
   rmSync(dir, { recursive: true, force: true });
   const sampledMs = profiles.map((p) => (p.endTime - p.startTime) / 1000);
   return { runs: profiles.length, wall: summarize(wallMs), sampled: summarize(sampledMs), owners: selfTimeByOwner(profiles), failures };
@@ -233,6 +238,9 @@ export function renderProfile(p, top = 15) {
     `Totals per run: kapsel's own modules ${fmt(kapselMs)} ms; Node built-ins ${fmt(nodeMs)} ms; ` +
       [...npm].map(([k, v]) => `${k.slice(4)} ${fmt(v)} ms`).join(', ') +
       '. `(program)` is V8/Node native work outside JS (bootstrap, compiling, loading addons), `(garbage collector)` is GC.',
+    ...(p.failures.length
+      ? ['', `${p.failures.length} profiled attempt(s) failed and were retried; first: \`${p.failures[0].slice(0, 300)}\``]
+      : []),
   ].join('\n');
 }
 
