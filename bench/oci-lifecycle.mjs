@@ -14,7 +14,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
-import { inPrivateCgroupNs } from './lib/runner-client.mjs';
+import { inCgroupV1OnlyNs } from './lib/runner-client.mjs';
 import { describePlacement, openSession } from './lib/session.mjs';
 import { fmt, markdownTable, ratio, summarize } from './lib/stats.mjs';
 
@@ -67,7 +67,7 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
       await sample(p, 'run', (a) => counted && run.get(p.def.name).push(a.ms));
     }
     // What the measuring harness itself costs: a spawn of /bin/true on each runner, and what
-    // a per-call `unshare -m` + tmpfs wrapper (the alternative to crun's runner) would add.
+    // a per-call `unshare -m` + remount wrapper (the alternative to crun's runner) would add.
     for (const r of new Set(placed.map((p) => p.runner))) {
       const a = await r.request({ op: 'exec', argv: ['/bin/true'], errPath: session.errPath });
       if (a.ok && counted) {
@@ -75,7 +75,7 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
         spawnBaseline.get(r.where).push(a.ms);
       }
     }
-    const w = await host.request({ op: 'exec', argv: inPrivateCgroupNs(['/bin/true']), errPath: session.errPath });
+    const w = await host.request({ op: 'exec', argv: inCgroupV1OnlyNs(['/bin/true']), errPath: session.errPath });
     if (w.ok && counted) nsWrapper.push(w.ms);
     progress(i + 1, warmup + iterations);
   }
@@ -139,7 +139,7 @@ export function renderLifecycle(r) {
     ...r.placement.map((l) => `- ${l}`),
     `- Each runtime command is timed from ${r.spawnMode} to waitpid in the runner process.`,
     ...baselines.map((l) => `- ${l}; every sample above includes one such spawn per runtime command.`),
-    `- A per-call \`unshare -m\` + tmpfs wrapper (not used) would add: \`${'unshare … sh -c "mount …; exec /bin/true"'}\` median ${fmt(r.nsWrapper.median, 2)} ms (p90 ${fmt(r.nsWrapper.p90, 2)}). The runner's namespace is set up once: runner start-up ${Object.entries(r.runnerStartupMs).map(([w, ms]) => `${w} ${fmt(ms)} ms`).join(', ')}.`,
+    `- A per-call \`unshare -m\` + cgroup v1 remount wrapper (not used) would add: \`${'unshare -m sh -c "mount …; exec /bin/true"'}\` median ${fmt(r.nsWrapper.median, 2)} ms (p90 ${fmt(r.nsWrapper.p90, 2)}). The runner's namespace is set up once: runner start-up ${Object.entries(r.runnerStartupMs).map(([w, ms]) => `${w} ${fmt(ms)} ms`).join(', ')}.`,
     ...(failures.length ? ['', '**Failures:**', ...failures.map(([n, f]) => `- ${n}: ${f.length} failed samples; first: \`${f[0].slice(0, 300)}\``)] : []),
   ].join('\n');
 }

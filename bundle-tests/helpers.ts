@@ -59,6 +59,24 @@ export function makeBundle(args: string[] = ['true'], edit: (spec: Spec) => void
   return bundle;
 }
 
+/**
+ * A bundle maker for one test file: every bundle it makes is removed when the file's tests end.
+ * Call `cleanupAll` from `after`.
+ */
+export function bundleFactory(): { bundle: typeof makeBundle; cleanupAll: () => void } {
+  const made: Bundle[] = [];
+  return {
+    bundle(args, edit) {
+      const b = makeBundle(args, edit);
+      made.push(b);
+      return b;
+    },
+    cleanupAll() {
+      made.forEach((b) => b.cleanup());
+    },
+  };
+}
+
 export interface RunResult {
   readonly status: number | null;
   readonly stdout: string;

@@ -5,15 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { makeBundle, runtime, leftovers, sleepMs, RUNTIME, type Bundle } from './helpers.js';
+import { bundleFactory, makeBundle, runtime, leftovers, sleepMs, RUNTIME, type Bundle } from './helpers.js';
 
-const bundles: Bundle[] = [];
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-after(() => bundles.forEach((b) => b.cleanup()));
+const { bundle, cleanupAll } = bundleFactory();
+after(cleanupAll);
 
 function status(b: Bundle, id: string): string {
   const r = runtime(b, ['state', id]);

@@ -2,15 +2,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { makeBundle, runIn, runtime, leftovers, type Bundle } from './helpers.js';
+import { bundleFactory, makeBundle, runIn, runtime, leftovers, type Bundle } from './helpers.js';
 
-const bundles: Bundle[] = [];
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-after(() => bundles.forEach((b) => b.cleanup()));
+const { bundle, cleanupAll } = bundleFactory();
+after(cleanupAll);
 
 test('a new network namespace has only loopback', () => {
   const r = runIn(bundle(['sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "']));

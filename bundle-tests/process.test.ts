@@ -1,15 +1,10 @@
 // The container process gets what config.json's `process` and `hostname` say, checked from inside.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeBundle, runIn, leftovers, runtime, runtimeAsync, sleepMs, type Bundle } from './helpers.js';
+import { bundleFactory, makeBundle, runIn, leftovers, runtime, runtimeAsync, sleepMs, type Bundle } from './helpers.js';
 
-const bundles: Bundle[] = [];
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-after(() => bundles.forEach((b) => b.cleanup()));
+const { bundle, cleanupAll } = bundleFactory();
+after(cleanupAll);
 
 test('the process is pid 1 of its own pid namespace and sees the configured hostname', () => {
   const b = bundle(['sh', '-c', 'echo pid=$$; hostname'], (s) => { s.hostname = 'box-one'; });

@@ -5,16 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBundle, runIn, runtime, leftovers, mountsUnder, sleepMs, type Bundle } from './helpers.js';
+import { bundleFactory, makeBundle, runIn, runtime, leftovers, mountsUnder, sleepMs, type Bundle } from './helpers.js';
 import { REPO } from './helpers.js';
 
-const bundles: Bundle[] = [];
-function bundle(args: string[], edit?: Parameters<typeof makeBundle>[1]): Bundle {
-  const b = makeBundle(args, edit);
-  bundles.push(b);
-  return b;
-}
-after(() => bundles.forEach((b) => b.cleanup()));
+const { bundle, cleanupAll } = bundleFactory();
+after(cleanupAll);
 
 test('seccomp: a syscall the profile denies fails with EPERM inside the container', () => {
   const b = bundle(['sh', '-c', 'mkdir /tmp/denied; echo rc=$?; ls -d /tmp; echo ok'], (s) => {

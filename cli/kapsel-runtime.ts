@@ -43,6 +43,28 @@ function setup(argv: GlobalArgs): void {
   }
 }
 
+interface CreateArgs {
+  id?: string;
+  bundle: string;
+  'pid-file'?: string | undefined;
+  'console-socket'?: string | undefined;
+  'no-pivot': boolean;
+  'no-new-keyring': boolean;
+  'preserve-fds': number;
+}
+
+function toCreateOptions(argv: CreateArgs) {
+  return {
+    id: argv.id as string,
+    bundle: argv.bundle,
+    pidFile: argv['pid-file'],
+    consoleSocket: argv['console-socket'],
+    noPivot: argv['no-pivot'],
+    noNewKeyring: argv['no-new-keyring'],
+    preserveFds: argv['preserve-fds'],
+  };
+}
+
 function createOptions(y: Argv<GlobalArgs>) {
   return y
     .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the OCI bundle' })
@@ -71,15 +93,7 @@ async function main(): Promise<void> {
     .command('create <id>', 'create a container from a bundle', (y) => createOptions(y as Argv<GlobalArgs>), async (argv) => {
       const { linuxSyscalls, StateStore } = await runtime();
       const { createContainer } = await import('../runtime/create.js');
-      createContainer(linuxSyscalls(), new StateStore(argv.root), {
-        id: argv.id as string,
-        bundle: argv.bundle,
-        pidFile: argv['pid-file'],
-        consoleSocket: argv['console-socket'],
-        noPivot: argv['no-pivot'],
-        noNewKeyring: argv['no-new-keyring'],
-        preserveFds: argv['preserve-fds'],
-      }, logger);
+      createContainer(linuxSyscalls(), new StateStore(argv.root), toCreateOptions(argv), logger);
     })
     .command('start <id>', 'start the process of a created container', (y) => y.positional('id', { type: 'string', demandOption: true }), async (argv) => {
       const { linuxSyscalls, StateStore } = await runtime();
@@ -92,13 +106,7 @@ async function main(): Promise<void> {
       const { linuxSyscalls, StateStore } = await runtime();
       const { runContainer } = await import('../runtime/run.js');
       const code = await runContainer(linuxSyscalls(), new StateStore(argv.root), {
-        id: argv.id as string,
-        bundle: argv.bundle,
-        pidFile: argv['pid-file'],
-        consoleSocket: argv['console-socket'],
-        noPivot: argv['no-pivot'],
-        noNewKeyring: argv['no-new-keyring'],
-        preserveFds: argv['preserve-fds'],
+        ...toCreateOptions(argv),
         detach: argv.detach,
         keep: argv.keep,
       }, await deleteDeps(), logger);

@@ -6,6 +6,9 @@ import { readdirSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
+import { DEVICE_PROGRAM_LICENSE } from '../cgroups/v2/device-bpf.js';
+import type { DeviceProgramLoader } from '../cgroups/v2/devices.js';
+import { attachCgroupDeviceProgram } from '../sys/bpf.js';
 import type { CgroupHierarchyMount } from './rootfs/apply.js';
 
 export interface ContainerCgroup extends CgroupManager {
@@ -64,8 +67,12 @@ export function removeCgroupDirs(paths: Record<string, string>, cgroupsPath: str
   }
 }
 
+/** bpf(2) for v2 device rules; the v2 driver calls it only on a unified host. */
+export const loadAndAttachDeviceProgram: DeviceProgramLoader = (cgroupDirFd, insns) =>
+  attachCgroupDeviceProgram(cgroupDirFd, insns, DEVICE_PROGRAM_LICENSE);
+
 export function openContainerCgroup(cgroupsPath: string, id: string): ContainerCgroup {
-  const manager = newCgroupManager({ cgroupsPath, id });
+  const manager = newCgroupManager({ cgroupsPath, id, loadAndAttachDeviceProgram });
   return Object.assign(manager, {
     destroySync(): void {
       removeCgroupDirs(manager.paths(), cgroupsPath, id);

@@ -1,7 +1,9 @@
 /**
  * Finds cgroup directories a benchmark may have left behind: names starting with the bench's
- * container-id prefix, at most three levels under /sys/fs/cgroup (hierarchy/parent/id), which
- * covers runc's and crun's default `/<id>` and kapsel's `/kapsel/<id>`.
+ * container-id prefix anywhere in the hierarchies (a few hundred directories on a bench host).
+ * Without `cgroupsPath` the runtimes differ: crun uses `/<id>`, kapsel `/kapsel/<id>`, and runc
+ * a path relative to its caller's own cgroup in each hierarchy, e.g.
+ * `memory:/process_api/<hash>/<id>` when the caller sits there, deeper than `find -maxdepth 3`.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +19,7 @@ function subdirs(dir) {
 }
 
 /** @param {(name: string) => boolean} match @returns {string[]} */
-export function findCgroups(match, root = ROOT, depth = 3) {
+export function findCgroups(match, root = ROOT, depth = 12) {
   const found = [];
   let level = [root];
   for (let d = 0; d < depth; d++) {

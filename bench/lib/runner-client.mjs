@@ -1,31 +1,53 @@
 /**
  * The driver's side of runner.mjs: start a runner (on the host, or in a private mount namespace
- * where a tmpfs hides the cgroup2 mount) and send it commands one at a time.
+ * that shows only the cgroup v1 hierarchies) and send it commands one at a time.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const RUNNER = fileURLToPath(new URL('./runner.mjs', import.meta.url));
 
 /**
- * Hides the cgroup2 mount of a hybrid host from everything started in the namespace. util-linux
- * unshare(1) makes the new namespace's mounts private, so the tmpfs never reaches the host.
+ * A shell script that, run in a new private mount namespace, leaves a pure cgroup v1 layout:
+ * a read-only tmpfs over /sys/fs/cgroup with each v1 hierarchy mounted again (same options, so
+ * the same hierarchy, see cgroups(7)) and no cgroup2 mount. A tmpfs over just the cgroup2 mount
+ * point is not enough: crun then creates its "unified" cgroup in that tmpfs, never removes it,
+ * and once the tmpfs is full, fails and leaks its v1 cgroups. util-linux unshare(1) makes the new
+ * namespace's mounts private, so none of this reaches the host.
  */
-export const HIDE_CGROUP2 = 'mount -t tmpfs -o size=64k,mode=755 kbench-no-cgroup2 /sys/fs/cgroup/unified';
+export function cgroupV1OnlyScript(mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')) {
+  const steps = ["mount -t tmpfs -o mode=755,size=64k kbench-cgroup-v1-only /sys/fs/cgroup"];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (!left || !right) continue;
+    const f = left.split(' ');
+    const [fstype, , superOpts] = right.split(' ');
+    const root = f[3];
+    const point = f[4];
+    if (fstype !== 'cgroup' || !point?.startsWith('/sys/fs/cgroup/')) continue;
+    // remounting gives the hierarchy's root; a mount of a sub-cgroup cannot be reproduced
+    if (root !== '/') throw new Error(`cgroup v1 mount \`${point}\` shows \`${root}\`, not its hierarchy's root`);
+    if (!/^[\w/.-]+$/.test(point) || !/^[\w,=.-]+$/.test(superOpts ?? '')) throw new Error(`unexpected cgroup mount \`${line}\``);
+    steps.push(`mkdir -p ${point}`, `mount -t cgroup -o ${superOpts} cgroup ${point}`);
+  }
+  steps.push('mount -o remount,ro /sys/fs/cgroup');
+  return steps.join(' && ');
+}
 
-/** argv that runs `argv` in a fresh private mount namespace with the cgroup2 mount hidden. */
-export function inPrivateCgroupNs(argv) {
-  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${HIDE_CGROUP2} && exec "$0" "$@"`, ...argv];
+/** argv that runs `argv` in a fresh private mount namespace that shows cgroup v1 only. */
+export function inCgroupV1OnlyNs(argv) {
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${cgroupV1OnlyScript()} && exec "$0" "$@"`, ...argv];
 }
 
 /**
- * @param {'host' | 'private-cgroup-ns'} where
+ * @param {'host' | 'cgroup-v1-only-ns'} where
  * @returns {Promise<{ where: string, startupMs: number, info: any, request(cmd: object): Promise<any>, close(): Promise<void> }>}
  */
 export async function startRunner(where) {
   const base = [process.execPath, RUNNER];
-  const argv = where === 'host' ? base : inPrivateCgroupNs(base);
+  const argv = where === 'host' ? base : inCgroupV1OnlyNs(base);
   const t0 = performance.now();
   const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'inherit'] });
   const pending = new Map();

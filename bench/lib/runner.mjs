@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The measuring process. The driver starts one per mount namespace it needs (crun runs in one
- * whose /sys/fs/cgroup/unified is hidden, see runtimes.mjs) and sends it one JSON command per
+ * that shows cgroup v1 only, see runtimes.mjs) and sends it one JSON command per
  * line on stdin; each answer is one JSON line on stdout. All timing happens here, with the same
  * code for every runtime: performance.now() around posix_spawn + waitpid (proc.mjs), so a sample
  * is the wall time of the runtime command from exec to exit, as a shell user would see it, plus
@@ -10,7 +10,8 @@
  * The runner is a child subreaper (proc.mjs): detached container inits become its children,
  * so "wait for exit" is waitpid(WNOHANG) polled every 0.1 ms and no zombie outlives the run.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { openProcessControl } from './proc.mjs';
 
@@ -70,18 +71,30 @@ function createRss(c) {
   return { kib };
 }
 
-/** Deletes whatever of `ids` a runtime still knows (after a failure or an interrupt). */
+/**
+ * Deletes whatever of `ids` the runtime still knows (after a failure or an interrupt). runc,
+ * crun and kapsel all keep one directory per container under --root; `delete --force` of an
+ * unknown id succeeds in some of them, so the directory decides.
+ */
 function cleanup(c) {
   let deleted = 0;
+  const failed = [];
   for (const id of c.ids) {
+    if (!existsSync(join(c.root, id))) continue;
     try {
       exec(rt(c, 'delete', '--force', id), c.errPath);
       deleted++;
-    } catch {
-      // not there: the normal case
+    } catch (err) {
+      failed.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  return { deleted, reaped: proc.reapAll() };
+  let remaining = [];
+  try {
+    remaining = readdirSync(c.root);
+  } catch {
+    // no root: nothing was ever created
+  }
+  return { deleted, failed, remaining, reaped: proc.reapAll() };
 }
 
 const OPS = {

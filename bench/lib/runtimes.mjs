@@ -4,10 +4,10 @@
  * crun 1.8 refuses a cgroup "hybrid" host whose cgroup2 mount offers any controller ("cgroups in
  * hybrid mode not supported, drop all controllers from cgroupv2"), and it checks that before
  * `--cgroup-manager=disabled` could matter. So crun's runner lives in a private mount namespace
- * with a tmpfs over /sys/fs/cgroup/unified: crun then sees a pure cgroup v1 host and manages
- * v1 cgroups through cgroupfs, as runc does. The namespace is made once, when the runner starts,
- * so the samples carry no unshare(1) cost; the per-call cost such a wrapper would add is measured
- * and reported beside them.
+ * that shows the cgroup v1 hierarchies only (runner-client.mjs): crun then sees a pure cgroup v1
+ * host and manages v1 cgroups through cgroupfs, as runc does. The namespace is made once, when
+ * the runner starts, so the samples carry no unshare(1) cost; the per-call cost such a wrapper
+ * would add is measured and reported beside them.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -14,7 +14,7 @@ import { selectRuntimes } from './runtimes.mjs';
 /** A place for each runtime: a runner, the argv prefix, and what was tried. */
 async function place(session, def) {
   const tried = [];
-  for (const where of ['host', 'private-cgroup-ns']) {
+  for (const where of ['host', 'cgroup-v1-only-ns']) {
     const runner = await session.runner(where);
     const answer = await runner.request({ op: 'run', ...session.target({ def, prefix: [def.bin], runner }, session.newId(def)) });
     tried.push({ where, flags: [], ok: answer.ok, error: answer.error });
@@ -93,21 +93,27 @@ export async function openSession(opts = {}) {
     },
     errPath: join(dir, 'exec.stderr'),
     async close() {
-      if (closed) return { leftoverCgroups: [], deleted: 0 };
+      if (closed) return { leftoverCgroups: [], deleted: 0, problems: [] };
       closed = true;
       let deleted = 0;
+      const problems = [];
       for (const p of session.placed) {
-        const runner = p.runner ?? runners.get('host');
-        if (!runner) continue;
-        const a = await runner.request({ op: 'cleanup', ...session.target(p, ''), ids: ids.get(p.def.name) ?? [] }).catch(() => undefined);
-        deleted += a?.deleted ?? 0;
+        // where it was placed, or every runner it was tried on
+        for (const runner of p.runner ? [p.runner] : [...runners.values()]) {
+          const a = await runner.request({ op: 'cleanup', ...session.target(p, ''), ids: ids.get(p.def.name) ?? [] }).catch((err) => ({ ok: false, error: err.message }));
+          if (!a.ok) problems.push(`${p.def.name}: cleanup: ${a.error}`);
+          deleted += a.deleted ?? 0;
+          for (const f of a.failed ?? []) problems.push(`${p.def.name}: ${f}`);
+          if (a.remaining?.length) problems.push(`${p.def.name}: state left under --root: ${a.remaining.join(', ')}`);
+        }
       }
+      for (const msg of problems) process.stderr.write(`bench: ${msg}\n`);
       for (const r of runners.values()) await r.close();
       const leftoverCgroups = findCgroups((n) => n.startsWith(idPrefix)).filter((c) => !cgroupsBefore.includes(c));
       const mounts = mountsUnder(dir);
       if (mounts.length === 0) rmSync(dir, { recursive: true, force: true });
       else process.stderr.write(`bench: not removing ${dir}: still mounted: ${mounts.join(', ')}\n`);
-      return { leftoverCgroups, deleted, keptDir: mounts.length > 0 ? dir : undefined };
+      return { leftoverCgroups, deleted, problems, keptDir: mounts.length > 0 ? dir : undefined };
     },
   };
 
