@@ -76,8 +76,62 @@ function createOptions(y: Argv<GlobalArgs>) {
     .positional('id', { type: 'string', demandOption: true });
 }
 
+const GLOBAL_WITH_VALUE = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
+
+/** Index of the subcommand in argv (after global options), or -1. */
+function commandIndex(argv: readonly string[]): number {
+  for (let i = 0; i < argv.length; i++) {
+    const t = argv[i] ?? '';
+    if (GLOBAL_WITH_VALUE.has(t)) { i++; continue; }
+    if (!t.startsWith('-')) return i;
+  }
+  return -1;
+}
+
+/** `exec` parses its own options: the container command's flags must stay untouched. */
+async function execCommand(argv: readonly string[], at: number): Promise<void> {
+  const globals = yargs(argv.slice(0, at))
+    .parserConfiguration({ 'boolean-negation': false })
+    .option('root', { type: 'string', default: '/run/kapsel-runtime' })
+    .option('log', { type: 'string' })
+    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
+    .option('debug', { type: 'boolean', default: false })
+    .option('systemd-cgroup', { type: 'boolean', default: false })
+    .parseSync() as unknown as GlobalArgs;
+  setup(globals);
+  const { parseExecArgs } = await import('./exec-args.js');
+  const a = parseExecArgs(argv.slice(at + 1));
+  if (a.apparmor !== undefined || a.processLabel !== undefined) {
+    throw new KapselError('ERR_UNSUPPORTED', 'apparmor/selinux labels requested but this host has neither');
+  }
+  const { linuxSyscalls, StateStore } = await runtime();
+  const { execInContainer, readProcessFile } = await import('../runtime/exec.js');
+  process.exitCode = await execInContainer(linuxSyscalls(), new StateStore(globals.root), {
+    id: a.id,
+    process: a.process !== undefined ? readProcessFile(a.process) : undefined,
+    args: a.command,
+    cwd: a.cwd,
+    env: a.env,
+    user: a.user,
+    additionalGids: a.additionalGids,
+    caps: a.caps,
+    noNewPrivs: a.noNewPrivs,
+    tty: a.tty,
+    consoleSocket: a.consoleSocket,
+    detach: a.detach,
+    pidFile: a.pidFile,
+    preserveFds: a.preserveFds,
+  }, logger);
+}
+
 async function main(): Promise<void> {
-  await yargs(process.argv.slice(2))
+  const argv = process.argv.slice(2);
+  const at = commandIndex(argv);
+  if (at >= 0 && argv[at] === 'exec' && !argv.slice(at + 1).some((t) => t === '--help' || t === '-h')) {
+    await execCommand(argv, at);
+    return;
+  }
+  await yargs(argv)
     .scriptName('kapsel-runtime')
     // runc's flags include --no-pivot and --no-new-keyring: not negations of other flags
     .parserConfiguration({ 'boolean-negation': false })
@@ -149,6 +203,7 @@ async function main(): Promise<void> {
       const { writeDefaultSpec } = await import('../runtime/spec.js');
       writeDefaultSpec(argv.bundle, argv.rootless);
     })
+    .command('exec [options] <id> <command..>', 'run a process in a running container (options: --process FILE, -t/--tty, --console-socket, -d/--detach, --pid-file, --cwd, -e/--env, -u/--user UID[:GID], -g/--additional-gids, -c/--cap, --no-new-privs, --preserve-fds)', (y) => y, () => undefined)
     .command('features', 'print the features this runtime supports (runtime-spec features.md)', (y) => y, async () => {
       const { runtimeFeatures } = await import('../runtime/features.js');
       process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
