@@ -159,6 +159,15 @@ test('invalid ids and unknown containers get clear errors', () => {
   assert.match(runtime(b, ['create', '--bundle', b.dir, '../evil']).stderr, /invalid container id/);
   assert.match(runtime(b, ['start', 'nosuch']).stderr, /container nosuch does not exist/);
   assert.match(runtime(b, ['delete', 'nosuch']).stderr, /does not exist/);
+  assert.notEqual(runtime(b, ['delete', 'nosuch']).status, 0);
+});
+
+test('delete --force of a container that does not exist succeeds, as runc (containerd\'s shim cleanup runs it)', () => {
+  const b = bundle(['true']);
+  const r = runtime(b, ['delete', '--force', 'nosuch']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.notEqual(runtime(b, ['delete', '--force', '../evil']).status, 0, 'an invalid id is still an error');
 });
 
 test('spec writes runc\'s default config and refuses to overwrite it', () => {

@@ -208,6 +208,7 @@ async function main(): Promise<void> {
       const { runtimeFeatures } = await import('../runtime/features.js');
       process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
     })
+    .command((await import('./cgroup-commands.js')).cgroupCommands())
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .version(`kapsel-runtime version ${VERSION}\nspec: 1.2.0`)

@@ -36,6 +36,18 @@ export function recordedPids(record: ContainerRecord): number[] {
   return dir === undefined ? [] : [...new Set(pidsUnder(dir))];
 }
 
+/** Thaws the container's cgroup if frozen: a frozen task dies of SIGKILL only once thawed. */
+export function thawRecorded(record: ContainerRecord): void {
+  const v1 = record.cgroupPaths['freezer'];
+  const v2 = record.cgroupPaths['unified'];
+  try {
+    if (v1 !== undefined) writeFileSync(join(v1, 'freezer.state'), 'THAWED');
+    else if (v2 !== undefined) writeFileSync(join(v2, 'cgroup.freeze'), '0');
+  } catch {
+    // no freezer, or already gone
+  }
+}
+
 /** Kills whatever is left in the container's cgroups, then removes them. */
 export function destroyRecordedCgroup(record: ContainerRecord): Promise<void> {
   const freezer = record.cgroupPaths['freezer'];

@@ -3,7 +3,7 @@
  * "Operations"). Error texts follow runc's where clients match on them.
  */
 import { closeSync, openSync, readSync, unlinkSync, constants } from 'node:fs';
-import { KapselError } from '../common/errors.js';
+import { KapselError, NotFoundError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { ContainerStatus, Hook, State } from '../oci/runtime-spec.js';
@@ -13,6 +13,7 @@ import { isAlive } from './process-info.js';
 import { runHooksWarnOnly } from './hooks.js';
 import { ociState } from './create.js';
 import { signalProcess, waitGone } from './signals.js';
+import { thawRecorded } from './cgroup-cleanup.js';
 
 /** runc's `state` output: the OCI state plus rootfs, created and owner. */
 export interface RuntimeState extends State {
@@ -82,9 +83,12 @@ export function killContainer(sys: Syscalls, store: StateStore, id: string, sign
         // the process may have exited meanwhile
       }
     }
+    if (signal === 9 && status === 'paused') thawRecorded(record);
     return;
   }
   if (!signalProcess(sys, record.pid, record.pidStartTime, signal)) throw new KapselError('ERR_STATE', 'container not running');
+  // a frozen process dies of SIGKILL only when thawed (runc thaws too)
+  if (signal === 9 && status === 'paused') thawRecorded(record);
 }
 
 export interface DeleteDeps {
@@ -93,11 +97,20 @@ export interface DeleteDeps {
 }
 
 export async function deleteContainer(sys: Syscalls, store: StateStore, id: string, force: boolean, deps: DeleteDeps, log: Logger): Promise<void> {
-  const record = store.read(id);
+  let record: ContainerRecord;
+  try {
+    record = store.read(id);
+  } catch (err) {
+    // runc: `delete --force` of a container that does not exist succeeds. containerd's shim
+    // cleanup (`shim delete`) runs it after the task is gone and logs a failure otherwise.
+    if (force && err instanceof NotFoundError) return;
+    throw err;
+  }
   const status: ContainerStatus = containerStatus(store, record);
   if (status !== 'stopped') {
     if (!force) throw new KapselError('ERR_STATE', `cannot delete container ${id} that is not stopped: ${status}`);
     signalProcess(sys, record.pid, record.pidStartTime, 9);
+    if (status === 'paused') thawRecorded(record);
     if (!waitGone(record.pid, record.pidStartTime, 10_000)) {
       throw new KapselError('ERR_STATE', `container ${id}: init ${record.pid} did not die after SIGKILL`);
     }

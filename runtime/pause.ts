@@ -7,7 +7,7 @@
 import { KapselError } from '../common/errors.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { StateStore } from './state-store.js';
-import { containerStatus } from './status.js';
+import { containerStatus, isFrozen } from './status.js';
 import { containerCgroupManager, withContainerLockAsync } from './container-manager.js';
 
 /** Freezes a running or created container (runc allows both). */
@@ -23,7 +23,10 @@ export function pauseContainer(sys: Syscalls, store: StateStore, id: string): Pr
 export function resumeContainer(sys: Syscalls, store: StateStore, id: string): Promise<void> {
   return withContainerLockAsync(sys, store, id, async () => {
     const record = store.read(id);
-    if (containerStatus(store, record) !== 'paused') throw new KapselError('ERR_STATE', 'container not paused');
+    // A created container can be paused too; status.ts reports it `created` (the fifo is
+    // checked first), so the freezer itself decides here.
+    const status = containerStatus(store, record);
+    if (status === 'stopped' || status === 'creating' || !isFrozen(record)) throw new KapselError('ERR_STATE', 'container not paused');
     await containerCgroupManager(record).thaw();
   });
 }

@@ -27,7 +27,8 @@ export function containerStatus(store: StateStore, record: ContainerRecord): Con
   const alive = isAlive(record.pid, record.pidStartTime);
   if (record.phase === 'creating') return alive || record.pid === 0 ? 'creating' : 'stopped';
   if (!alive) return 'stopped';
-  if (existsSync(store.fifoPath(record.id))) return 'created';
+  // a frozen container is paused whether or not it was started (runc reports it so)
   if (isFrozen(record)) return 'paused';
+  if (existsSync(store.fifoPath(record.id))) return 'created';
   return 'running';
 }
