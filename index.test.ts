@@ -1,0 +1,10 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as kapsel from './index.js';
+
+test('the library API exports the runtime verbs as functions', () => {
+  for (const name of ['createContainer', 'startContainer', 'killContainer', 'deleteContainer', 'listContainers', 'stateOf', 'runContainer', 'execInContainer', 'pauseContainer', 'resumeContainer', 'updateContainer', 'containerStats', 'containerEvents', 'containerPids', 'linuxSyscalls', 'validateSpec', 'defaultSpec']) {
+    assert.equal(typeof (kapsel as Record<string, unknown>)[name], 'function', name);
+  }
+  assert.equal(new kapsel.StateStore('/nonexistent-root').list().length, 0);
+});
