@@ -43,8 +43,6 @@ export interface CreateOptions {
   readonly noPivot?: boolean;
   readonly noNewKeyring?: boolean;
   readonly preserveFds?: number;
-  /** No exec fifo: the process starts as soon as it is set up (`run`, and `exec`). */
-  readonly startImmediately?: boolean;
 }
 
 export interface CreatedContainer {
@@ -131,7 +129,7 @@ export function finalizeMessage(p: ProcessPlan, seccomp: { bpf: Buffer; flags: n
   return { message: w.finish(), fds: passed };
 }
 
-function writeIdMaps(sys: Syscalls, pid: number, ns: NamespacePlan): void {
+function writeIdMaps(pid: number, ns: NamespacePlan): void {
   const write = (file: string, text: string): void => {
     try {
       writeFileSync(`/proc/${pid}/${file}`, text);
@@ -142,7 +140,6 @@ function writeIdMaps(sys: Syscalls, pid: number, ns: NamespacePlan): void {
   if (ns.timeOffsets !== undefined) write('timens_offsets', ns.timeOffsets);
   if (ns.uidMap !== undefined) write('uid_map', ns.uidMap);
   if (ns.gidMap !== undefined) write('gid_map', ns.gidMap);
-  void sys;
 }
 
 function sysctlPath(key: string): string {
@@ -179,7 +176,7 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
   if (seccomp?.needsNotify) throw new KapselError('ERR_UNSUPPORTED', 'seccomp SCMP_ACT_NOTIFY is not supported yet');
   if (process_.apparmorProfile) throw new KapselError('ERR_UNSUPPORTED', `apparmor profile \`${process_.apparmorProfile}\` requested but AppArmor is not enabled on this host`);
   if (process_.selinuxLabel) throw new KapselError('ERR_UNSUPPORTED', `selinux label requested but SELinux is not enabled on this host`);
-  if (procPlan.terminal && opts.consoleSocket === undefined && !opts.startImmediately) {
+  if (procPlan.terminal && opts.consoleSocket === undefined) {
     throw new KapselError('ERR_USAGE', 'process.terminal is true: --console-socket is required', { hint: 'pass --console-socket PATH, or set terminal to false' });
   }
 
@@ -206,14 +203,11 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
   let cgroup: ContainerCgroup | undefined;
   try {
     store.write(record);
-    let fifoFd: number | undefined;
-    if (!opts.startImmediately) {
-      sys.mkfifo(store.fifoPath(opts.id), 0o622);
-      // Whatever the runtime's umask: a container user other than root must open it for writing.
-      chmodSync(store.fifoPath(opts.id), 0o622);
-      fifoFd = sys.open(store.fifoPath(opts.id), O_PATH | O_CLOEXEC);
-      openFds.push(fifoFd);
-    }
+    sys.mkfifo(store.fifoPath(opts.id), 0o622);
+    // Whatever the runtime's umask: a container user other than root must open it for writing.
+    chmodSync(store.fifoPath(opts.id), 0o622);
+    const fifoFd = sys.open(store.fifoPath(opts.id), O_PATH | O_CLOEXEC);
+    openFds.push(fifoFd);
 
     // sync 1 and 2: namespaces, id maps, the init's pid. As a subreaper we inherit the init
     // when the stage's first process exits, so a failed create can reap what it killed; when
@@ -226,7 +220,7 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     s.send(bootstrapMessage(ns));
     if (ns.syncAfterUnshare) {
       const unshared = s.expect(MsgType.UNSHARED);
-      writeIdMaps(sys, unshared.payload.readUInt32LE(0), ns);
+      writeIdMaps(unshared.payload.readUInt32LE(0), ns);
       s.send(new MessageWriter(MsgType.CONTINUE).finish());
     }
     const pid = s.expect(MsgType.PID).payload.readUInt32LE(0);
