@@ -207,3 +207,17 @@ test('hooks run at their points with the state on stdin; a failing prestart fail
   assert.match(t.stderr, /timed out after 1s/);
   assert.deepEqual(leftovers(b, 'hooktimeout'), []);
 });
+
+test('parallel runs sharing the default cgroup parent /kapsel all succeed and leave nothing', async () => {
+  const b = bundle(['true']);
+  const one = (id: string): Promise<number | null> => new Promise((resolve) => {
+    const c = spawn(RUNTIME, ['--root', b.root, 'run', '--bundle', b.dir, id], { stdio: 'ignore' });
+    c.on('exit', (code) => resolve(code));
+  });
+  const ids = Array.from({ length: 8 }, (_, i) => `par-${i}`);
+  for (let round = 0; round < 2; round++) {
+    const codes = await Promise.all(ids.map((id) => one(id)));
+    assert.deepEqual(codes, ids.map(() => 0));
+  }
+  for (const id of ids) assert.deepEqual(leftovers(b, id), []);
+});

@@ -73,7 +73,22 @@ export const loadAndAttachDeviceProgram: DeviceProgramLoader = (cgroupDirFd, ins
 
 export function openContainerCgroup(cgroupsPath: string, id: string): ContainerCgroup {
   const manager = newCgroupManager({ cgroupsPath, id, loadAndAttachDeviceProgram });
+  const create = manager.create.bind(manager);
   return Object.assign(manager, {
+    /**
+     * The default parent `/kapsel` is removed with its last container; a create racing with
+     * that removal sees ENOENT half-way through mkdir -p. Creating is idempotent: try again.
+     */
+    create(): void {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          create();
+          return;
+        } catch (err) {
+          if (attempt >= 4 || !/ENOENT/.test(String((err as Error).message) + String((err as Error).cause ?? ''))) throw err;
+        }
+      }
+    },
     destroySync(): void {
       removeCgroupDirs(manager.paths(), cgroupsPath, id);
     },
