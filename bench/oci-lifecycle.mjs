@@ -19,6 +19,7 @@ import { describePlacement, openSession } from './lib/session.mjs';
 import { fmt, markdownTable, ratio, summarize } from './lib/stats.mjs';
 
 export const OPTIONS = {
+  live: { default: false, describe: 'measure dist/ as it is, not a frozen copy (lib/snapshot.mjs)' },
   iterations: { default: 30, describe: 'measured iterations per runtime and scenario' },
   warmup: { default: 3, describe: 'iterations run first and not counted' },
   runtimes: { default: '', describe: 'comma-separated subset (kapsel,runc,crun)' },
@@ -42,6 +43,7 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
   const host = await session.runner('host');
 
   const sample = async (p, op, sink) => {
+    session.throwIfAborted();
     const id = session.newId(p.def);
     const a = await p.runner.request({ op, ...session.target(p, id) });
     if (!a.ok) {
@@ -68,6 +70,7 @@ export async function measureLifecycle(session, { iterations, warmup, progress =
     }
     // What the measuring harness itself costs: a spawn of /bin/true on each runner, and what
     // a per-call `unshare -m` + remount wrapper (the alternative to crun's runner) would add.
+    session.throwIfAborted();
     for (const r of new Set(placed.map((p) => p.runner))) {
       const a = await r.request({ op: 'exec', argv: ['/bin/true'], errPath: session.errPath });
       if (a.ok && counted) {
@@ -146,7 +149,7 @@ export function renderLifecycle(r) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2), OPTIONS, 'node bench/oci-lifecycle.mjs [options]');
-  const session = await openSession({ runtimes: opts.runtimes ? opts.runtimes.split(',') : [] });
+  const session = await openSession({ runtimes: opts.runtimes ? opts.runtimes.split(',') : [], snapshot: !opts.live });
   let result;
   try {
     result = await measureLifecycle(session, {

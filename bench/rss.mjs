@@ -14,6 +14,7 @@ import { openSession } from './lib/session.mjs';
 import { fmt, markdownTable, ratio, summarize } from './lib/stats.mjs';
 
 export const OPTIONS = {
+  live: { default: false, describe: 'measure dist/ as it is, not a frozen copy (lib/snapshot.mjs)' },
   samples: { default: 10, describe: 'creates measured per runtime' },
   runtimes: { default: '', describe: 'comma-separated subset (kapsel,runc,crun)' },
 };
@@ -29,6 +30,7 @@ export async function measureRss(session, { samples }) {
   for (let i = 0; i < samples; i++) {
     const k = i % placed.length;
     for (const p of [...placed.slice(k), ...placed.slice(0, k)]) {
+      session.throwIfAborted();
       const id = session.newId(p.def);
       const a = await p.runner.request({ op: 'rss', ...session.target(p, id) });
       if (a.ok) kib.get(p.def.name).push(a.kib);
@@ -59,7 +61,7 @@ export function renderRss(r) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2), OPTIONS, 'node bench/rss.mjs [options]');
-  const session = await openSession({ runtimes: opts.runtimes ? opts.runtimes.split(',') : [] });
+  const session = await openSession({ runtimes: opts.runtimes ? opts.runtimes.split(',') : [], snapshot: !opts.live });
   let result;
   try {
     result = await measureRss(session, opts);

@@ -9,19 +9,19 @@
  * deleted, the tmpdir removed, and the cgroups named after this run are checked to be gone.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
 import { findCgroups } from './lib/cgroup-scan.mjs';
 import { openSession } from './lib/session.mjs';
 import { RUNTIMES } from './lib/runtimes.mjs';
+import { buildStamp, REPO } from './lib/snapshot.mjs';
 import { fmt, markdownTable, ratio } from './lib/stats.mjs';
 import { measureLifecycle, renderLifecycle } from './oci-lifecycle.mjs';
 import { measureRss, renderRss } from './rss.mjs';
 import { measureStages, profileRuns, renderProfile, renderStages } from './stages.mjs';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const OUT = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 
 const OPTIONS = {
@@ -30,6 +30,7 @@ const OPTIONS = {
   'rss-samples': { default: 10, describe: 'creates measured per runtime for peak RSS' },
   'profile-runs': { default: 5, describe: 'kapsel `run`s under node --cpu-prof (0: none)' },
   out: { default: OUT, describe: 'Markdown report to write' },
+  live: { default: false, describe: 'measure dist/ as it is, not a frozen copy taken when the build is quiet' },
 };
 
 function sh(argv) {
@@ -53,13 +54,6 @@ function environment() {
   const head = sh(['git', '-C', REPO, 'rev-parse', 'HEAD']);
   // --no-optional-locks: status must not refresh (write) the index of a tree others work in
   const dirty = sh(['git', '--no-optional-locks', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']);
-  const distBuilt = (() => {
-    try {
-      return statSync(`${REPO}dist/cli/kapsel-runtime.js`).mtime.toISOString();
-    } catch {
-      return 'missing';
-    }
-  })();
   return {
     date: new Date().toISOString(),
     nproc: os.availableParallelism(),
@@ -72,7 +66,7 @@ function environment() {
     crun: sh(['/usr/bin/crun', '--version']).split('\n').slice(0, 2).join(', '),
     kapsel: sh([RUNTIMES[0].bin, '--version']).split('\n').join(', '),
     rev: `${head.slice(0, 12)}${dirty ? ` with ${dirty.split('\n').length} uncommitted change(s) to tracked files` : ''}`,
-    distBuilt,
+    distBuilt: buildStamp(),
   };
 }
 
@@ -120,7 +114,7 @@ async function main() {
   const t0 = performance.now();
   const progress = (what) => (i, n) => process.stderr.write(`\r${what} ${i}/${n}   `);
 
-  const session = await openSession();
+  const session = await openSession({ snapshot: !opts.live });
   let lifecycle;
   let rss;
   let stages;
@@ -137,6 +131,14 @@ async function main() {
     cleanup = await session.close();
   }
   const load1 = os.loadavg();
+  const build = session.kapselBuild;
+  const builtAfter = buildStamp();
+  const rebuilt = builtAfter !== (build.stamp ?? env.distBuilt);
+  if (rebuilt && build.from !== 'snapshot') process.stderr.write(`run-all: kapsel was rebuilt during the run (${env.distBuilt} → ${builtAfter}); samples mix builds\n`);
+  const buildNote =
+    build.from === 'snapshot'
+      ? `measured a copy of the build of ${build.stamp}${rebuilt ? ` (dist/ was rebuilt meanwhile, at ${builtAfter})` : ''}`
+      : `measured dist/ in place, built ${env.distBuilt}${rebuilt ? ` **and rebuilt during the run (${builtAfter}): samples mix builds**` : ', unchanged during the run'}`;
   const kapselCgroupsAfter = findCgroups((n) => n.startsWith('kapsel'));
   const newKapsel = kapselCgroupsAfter.filter((c) => !kapselCgroupsBefore.includes(c));
   const minutes = (performance.now() - t0) / 60_000;
@@ -160,7 +162,7 @@ async function main() {
         ['node', env.node],
         ['runc', env.runc],
         ['crun', env.crun],
-        ['kapsel-runtime', `${env.kapsel}; git ${env.rev}; dist built ${env.distBuilt}`],
+        ['kapsel-runtime', `${env.kapsel}; git ${env.rev}; ${buildNote}`],
       ],
     ),
     '',
@@ -200,6 +202,9 @@ async function main() {
     '  cgroup2 mount. crun sees a cgroup v1 host and creates v1 cgroups through cgroupfs, and its samples carry',
     '  no `unshare` cost. (A tmpfs over just `/sys/fs/cgroup/unified` does not do: crun fills it with',
     '  "unified" cgroup directories it never removes, then fails and leaks its v1 cgroups.)',
+    '- kapsel: unless `--live`, a copy of `dist/` and the native stage taken once the build had been quiet',
+    '  for 20 s (bench/lib/snapshot.mjs), run through the same kind of `sh` wrapper as `bin/kapsel-runtime`;',
+    '  others rebuild the tree while the bench runs.',
     '- Statistics: median and p90 by linear interpolation between ranks; ratios are of medians.',
     '',
     '## Cleanup check',

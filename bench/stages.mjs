@@ -18,18 +18,18 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from './lib/args.mjs';
 import { openSession } from './lib/session.mjs';
 import { fmt, markdownTable, summarize } from './lib/stats.mjs';
 
 export const OPTIONS = {
+  live: { default: false, describe: 'measure dist/ as it is, not a frozen copy (lib/snapshot.mjs)' },
   iterations: { default: 30, describe: 'measured runs of each command' },
   warmup: { default: 3, describe: 'runs first and not counted' },
   'profile-runs': { default: 5, describe: 'extra runs under `node --cpu-prof` for a self-time breakdown (0: none)' },
 };
 
-const CLI_JS = fileURLToPath(new URL('../dist/cli/kapsel-runtime.js', import.meta.url));
 const LINE = /^time="([^"]+)" level=(\w+) msg=(".*")$/;
 // "<what> in 12.3ms", optionally followed by details: "rootfs ready in 13.0ms (switch root: pivot)"
 const DURATION = /^(.*?)\s+in\s+(\d+(?:\.\d+)?)\s*ms\b\s*(.*)$/;
@@ -68,7 +68,7 @@ export async function measureStages(session, { iterations, warmup, progress = ()
   const runner = kapsel.runner;
   const floors = {
     'node -e 0': [process.execPath, '-e', '0'],
-    'node dist/cli/kapsel-runtime.js --version': [process.execPath, CLI_JS, '--version'],
+    'node dist/cli/kapsel-runtime.js --version': [process.execPath, kapsel.def.cliJs, '--version'],
     'bin/kapsel-runtime --version': [kapsel.def.bin, '--version'],
   };
   const wall = new Map(Object.keys(floors).map((k) => [k, []]));
@@ -132,7 +132,10 @@ export async function measureStages(session, { iterations, warmup, progress = ()
       () => runOnce(counted),
     ];
     const k = i % jobs.length;
-    for (const job of [...jobs.slice(k), ...jobs.slice(0, k)]) await job();
+    for (const job of [...jobs.slice(k), ...jobs.slice(0, k)]) {
+      session.throwIfAborted();
+      await job();
+    }
     progress(i + 1, warmup + iterations);
   }
 
@@ -232,9 +235,10 @@ export async function profileRuns(session, runs) {
   const failures = [];
   const okDirs = [];
   for (let i = 0, attempts = 0; i < runs && attempts < runs * 3; attempts++) {
+    session.throwIfAborted();
     const id = session.newId(kapsel.def);
     const profDir = join(dir, String(attempts));
-    const prefix = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir, CLI_JS];
+    const prefix = [process.execPath, '--cpu-prof', '--cpu-prof-dir', profDir, kapsel.def.cliJs];
     const t = session.target({ ...kapsel, prefix }, id);
     const a = await kapsel.runner.request({ op: 'run', ...t });
     if (!a.ok) {
@@ -330,7 +334,7 @@ export function renderStages(r) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2), OPTIONS, 'node bench/stages.mjs [options]');
-  const session = await openSession({ runtimes: ['kapsel-runtime'] });
+  const session = await openSession({ runtimes: ['kapsel-runtime'], snapshot: !opts.live });
   let result;
   try {
     result = await measureStages(session, { ...opts, progress: (i, n) => process.stderr.write(`\rstages ${i}/${n}`) });

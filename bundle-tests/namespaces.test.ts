@@ -1,8 +1,9 @@
 // Namespaces, sysctls and the ways of switching root, checked from inside the container.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { bundleFactory, makeBundle, runIn, runtime, leftovers, type Bundle } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { bundleFactory, makeBundle, runIn, runtime, leftovers, sleepMs, type Bundle } from './helpers.js';
 
 const { bundle, cleanupAll } = bundleFactory();
 after(cleanupAll);
@@ -11,6 +12,35 @@ test('a new network namespace has only loopback', () => {
   const r = runIn(bundle(['sh', '-c', 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "']));
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'lo');
+});
+
+test('a new network namespace gets its loopback up (as runc and crun; podman --network none relies on it)', () => {
+  const r = runIn(bundle(['sh', '-c', 'ip -o link show lo; ip -o -4 addr show lo']));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /<LOOPBACK,UP,LOWER_UP>/);
+  assert.match(r.stdout, /inet 127\.0\.0\.1\/8/);
+});
+
+test('a network namespace joined by path is left as it is: its loopback stays down', async () => {
+  const holder = spawn('unshare', ['--net', 'sleep', '60'], { stdio: 'ignore' });
+  try {
+    const own = readlinkSync('/proc/self/ns/net');
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (readlinkSync(`/proc/${holder.pid}/ns/net`) !== own && readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim() === 'sleep') break;
+      } catch {
+        // not there yet
+      }
+      await sleepMs(10);
+    }
+    const r = runIn(bundle(['ip', '-o', 'link', 'show', 'lo'], (s) => {
+      s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === 'network' ? { type: 'network', path: `/proc/${holder.pid}/ns/net` } : n));
+    }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /<LOOPBACK>/);
+  } finally {
+    holder.kill('SIGKILL');
+  }
 });
 
 test('sysctls are set inside the container only', () => {

@@ -3,7 +3,7 @@
  * the exec fifo. The order follows runtime.md "Lifecycle" steps 1-6:
  *
  *   validate config -> claim id -> spawn stage (namespaces) -> sync 1 id maps -> sync 2 init pid
- *   -> cgroups -> rlimits, oom score -> prestart/createRuntime hooks -> hostname, sysctl
+ *   -> cgroups -> rlimits, oom score -> prestart/createRuntime hooks -> hostname, lo up, sysctl
  *   -> rootfs in the container's mount namespace (createContainer hooks before pivot_root)
  *   -> sync 3 finalize (credentials, capabilities, seccomp) -> state `created`, pid file
  *
@@ -14,7 +14,7 @@ import { chmodSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { O_CLOEXEC, O_PATH, PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
+import { CLONE_NEWNET, O_CLOEXEC, O_PATH, PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { compileSeccomp } from '../sys/seccomp.js';
 import { parseSpec } from '../oci/validate.js';
@@ -34,6 +34,7 @@ import { sendConsole } from './console.js';
 import { killAndReap } from './signals.js';
 import { lastCap } from './host.js';
 import { effectiveDeviceRules } from './device-rules.js';
+import { bringLoopbackUp } from './loopback.js';
 
 export interface CreateOptions {
   readonly id: string;
@@ -258,6 +259,13 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     inNamespaces(sys, pid, ['uts', 'network', 'ipc'].filter((t) => ns.types.has(t as never)) as never, () => {
       if (spec.hostname !== undefined) sys.sethostname(spec.hostname);
       if (spec.domainname !== undefined) sys.setdomainname(spec.domainname);
+      if ((ns.cloneFlags & CLONE_NEWNET) !== 0) {
+        try {
+          bringLoopbackUp(sys);
+        } catch (err) {
+          throw new KapselError('ERR_NAMESPACE', `bring up the loopback interface of the container's network namespace: ${(err as Error).message}`, { cause: err });
+        }
+      }
       for (const [key, value] of Object.entries(linux.sysctl ?? {})) {
         try {
           writeFileSync(sysctlPath(key), value);

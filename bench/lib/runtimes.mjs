@@ -13,15 +13,17 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const KAPSEL_RUNTIME = fileURLToPath(new URL('../../bin/kapsel-runtime', import.meta.url));
+export const KAPSEL_CLI_JS = fileURLToPath(new URL('../../dist/cli/kapsel-runtime.js', import.meta.url));
 
 /**
- * @typedef {{ name: string, short: string, bin: string, docOnlyProbes?: string[][] }} RuntimeDef
+ * @typedef {{ name: string, short: string, bin: string, cliJs?: string, docOnlyProbes?: string[][] }} RuntimeDef
+ * `cliJs`: kapsel's entry point, which `bin` wraps in `sh`.
  * `docOnlyProbes`: extra global flags tried only to report whether they would have worked.
  */
 
 /** @type {RuntimeDef[]} */
 export const RUNTIMES = [
-  { name: 'kapsel-runtime', short: 'kapsel', bin: KAPSEL_RUNTIME },
+  { name: 'kapsel-runtime', short: 'kapsel', bin: KAPSEL_RUNTIME, cliJs: KAPSEL_CLI_JS },
   { name: 'runc', short: 'runc', bin: '/usr/sbin/runc' },
   { name: 'crun', short: 'crun', bin: '/usr/bin/crun', docOnlyProbes: [['--cgroup-manager=disabled']] },
 ];

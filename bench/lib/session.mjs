@@ -10,6 +10,7 @@ import { createBusyboxBundle } from './bundle.mjs';
 import { findCgroups } from './cgroup-scan.mjs';
 import { startRunner } from './runner-client.mjs';
 import { selectRuntimes } from './runtimes.mjs';
+import { snapshotKapsel } from './snapshot.mjs';
 
 /** A place for each runtime: a runner, the argv prefix, and what was tried. */
 async function place(session, def) {
@@ -46,7 +47,8 @@ function mountsUnder(dir) {
 }
 
 /**
- * @param {{ runtimes?: string[] }} [opts]
+ * @param {{ runtimes?: string[], snapshot?: boolean }} [opts] `snapshot` (default true): measure
+ *   a frozen copy of kapsel's build (snapshot.mjs) rather than the live tree
  */
 export async function openSession(opts = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kapsel-bench-'));
@@ -92,6 +94,13 @@ export async function openSession(opts = {}) {
       };
     },
     errPath: join(dir, 'exec.stderr'),
+    /** @type {{ from: 'snapshot' | 'live tree', stamp?: string }} which kapsel build is measured */
+    kapselBuild: { from: 'live tree' },
+    /** @type {false | string} the signal that asked to stop */
+    aborted: false,
+    throwIfAborted() {
+      if (session.aborted) throw new Error(`interrupted by ${session.aborted}`);
+    },
     async close() {
       if (closed) return { leftoverCgroups: [], deleted: 0, problems: [] };
       closed = true;
@@ -109,6 +118,8 @@ export async function openSession(opts = {}) {
       }
       for (const msg of problems) process.stderr.write(`bench: ${msg}\n`);
       for (const r of runners.values()) await r.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       const leftoverCgroups = findCgroups((n) => n.startsWith(idPrefix)).filter((c) => !cgroupsBefore.includes(c));
       const mounts = mountsUnder(dir);
       if (mounts.length === 0) rmSync(dir, { recursive: true, force: true });
@@ -117,14 +128,28 @@ export async function openSession(opts = {}) {
     },
   };
 
-  const onSignal = () => {
-    session.close().finally(() => process.exit(130));
+  // ^C stops the measuring loops at the next sample (throwIfAborted); their callers' `finally`
+  // then runs close(). A second ^C leaves at once, cleanup or not.
+  const onSignal = (signal) => {
+    if (session.aborted) {
+      process.stderr.write(`\nbench: ${signal} again: exiting without cleanup; look for ${dir} and ${idPrefix}* containers\n`);
+      process.exit(130);
+    }
+    session.aborted = signal;
+    process.stderr.write(`\nbench: ${signal}: stopping after the current sample, then cleaning up\n`);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
-    for (const def of selectRuntimes(opts.runtimes)) session.placed.push(await place(session, def));
+    for (let def of selectRuntimes(opts.runtimes)) {
+      if (def.short === 'kapsel' && opts.snapshot !== false) {
+        const snap = await snapshotKapsel(join(dir, 'kapsel-build'));
+        session.kapselBuild = { from: 'snapshot', stamp: snap.stamp };
+        def = { ...def, bin: snap.bin, cliJs: snap.cliJs };
+      }
+      session.placed.push(await place(session, def));
+    }
   } catch (err) {
     await session.close();
     throw err;

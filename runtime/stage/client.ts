@@ -94,18 +94,31 @@ export class StageProcess {
   }
 
   send(message: Buffer, fds: readonly number[] = []): void {
-    this.sys.sendmsg(this.sock, message, fds);
+    for (;;) {
+      try {
+        this.sys.sendmsg(this.sock, message, fds);
+        return;
+      } catch (err) {
+        if (!(err instanceof SyscallError && err.code === 'EINTR')) throw err;
+      }
+    }
   }
 
   receive(): ReceivedStageMessage {
     let packet;
-    try {
-      packet = this.sys.recvmsg(this.sock, 1 << 16, 8);
-    } catch (err) {
-      if (err instanceof SyscallError && err.code === 'EAGAIN') {
-        throw new KapselError('ERR_STAGE', 'the native stage did not answer in time', { cause: err });
+    for (;;) {
+      try {
+        packet = this.sys.recvmsg(this.sock, 1 << 16, 8);
+        break;
+      } catch (err) {
+        // SO_RCVTIMEO makes a signal (SIGCHLD when the stage's first process exits, SIGPROF
+        // under a profiler) end the call with EINTR instead of restarting it: receive again.
+        if (err instanceof SyscallError && err.code === 'EINTR') continue;
+        if (err instanceof SyscallError && err.code === 'EAGAIN') {
+          throw new KapselError('ERR_STAGE', 'the native stage did not answer in time', { cause: err });
+        }
+        throw err;
       }
-      throw err;
     }
     if (packet.data.length === 0) throw new KapselError('ERR_STAGE', 'the container init exited during setup');
     const msg = decodeMessage(packet.data);
