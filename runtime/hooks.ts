@@ -20,8 +20,10 @@ export function runHook(kind: string, hook: Hook, state: State): void {
     stdio: ['pipe', 'inherit', 'pipe'],
     ...(hook.timeout !== undefined ? { timeout: hook.timeout * 1000, killSignal: 'SIGKILL' as const } : {}),
   });
-  if (result.error !== undefined) {
-    const code = (result.error as NodeJS.ErrnoException).code;
+  // A hook that exits without reading its stdin makes writing the state fail with EPIPE: that
+  // is the hook's choice, not an error; its exit status decides.
+  const code = (result.error as NodeJS.ErrnoException | undefined)?.code;
+  if (result.error !== undefined && code !== 'EPIPE') {
     if (code === 'ETIMEDOUT') throw new KapselError('ERR_HOOK', `${kind} hook \`${hook.path}\` timed out after ${hook.timeout}s`);
     throw new KapselError('ERR_HOOK', `${kind} hook \`${hook.path}\`: ${result.error.message}`, { cause: result.error });
   }

@@ -1,0 +1,319 @@
+/**
+ * The content store: an OCI image layout (image-spec image-layout.md) on disk.
+ *
+ *   <root>/oci-layout            {"imageLayoutVersion":"1.0.0"}
+ *   <root>/index.json            image index; each entry is a name → manifest (or index) descriptor,
+ *                                the name in the `org.opencontainers.image.ref.name` annotation
+ *   <root>/blobs/sha256/<hex>    content, named by its sha256
+ *   <root>/ingest/               blobs being written (not part of the layout)
+ *   <root>/index.lock            flock(2) target serialising writers of index.json
+ *
+ * A blob is written to ingest/, hashed while it streams, fsynced, and renamed into blobs/ only
+ * when its digest (and size) match: an interrupted write or a full disk never leaves a partial
+ * blob under a digest name. index.json is replaced by rename(2) under the lock, so readers never
+ * see half a file and concurrent taggers never lose each other's names. Names are opaque here;
+ * callers pass canonical references (reference.ts formatReference).
+ */
+
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { KapselError, wrapError } from '../common/errors.js';
+import { checkSha256Digest, digestHex, isSha256Digest, sha256Digest } from './digest.js';
+import { ANNOTATION, MEDIA_TYPE, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, type Descriptor, type ImageIndex } from './oci-types.js';
+import { parseImageIndex, parseJson } from './oci-validate.js';
+import { reachableDigests } from './store-gc.js';
+import { withFileLock, type LockSyscalls } from './store-lock.js';
+
+export const DEFAULT_STORE_ROOT = '/var/lib/kapsel';
+const LOCK_TIMEOUT_MS = 60_000;
+/** gc leaves blobs and ingest files younger than this: a pull may not have tagged them yet. */
+const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+
+export interface StoreOptions {
+  /** Default /var/lib/kapsel. */
+  readonly root?: string;
+  /** flock(2) for the writer lock (linuxSyscalls() in production). */
+  readonly syscalls: LockSyscalls;
+  readonly lockTimeoutMs?: number;
+}
+
+export interface BlobInfo {
+  readonly digest: string;
+  readonly size: number;
+}
+
+export interface NamedImage {
+  readonly name: string;
+  readonly descriptor: Descriptor;
+}
+
+export interface GcResult {
+  readonly removed: string[];
+  readonly freedBytes: number;
+}
+
+export type BlobSource = Readable | AsyncIterable<Uint8Array> | Uint8Array;
+
+export class ContentStore {
+  readonly root: string;
+  private readonly sys: LockSyscalls;
+  private readonly lockTimeoutMs: number;
+
+  private constructor(opts: StoreOptions) {
+    this.root = opts.root ?? DEFAULT_STORE_ROOT;
+    this.sys = opts.syscalls;
+    this.lockTimeoutMs = opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+  }
+
+  /** Opens the store at `root`, creating the layout when it is missing. */
+  static async open(opts: StoreOptions): Promise<ContentStore> {
+    const store = new ContentStore(opts);
+    try {
+      await mkdir(join(store.root, 'blobs', 'sha256'), { recursive: true, mode: 0o755 });
+      await mkdir(join(store.root, 'ingest'), { recursive: true, mode: 0o700 });
+      const layout = join(store.root, OCI_LAYOUT_FILE);
+      await writeFile(layout, JSON.stringify({ imageLayoutVersion: OCI_LAYOUT_VERSION }), { flag: 'wx' }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      });
+    } catch (err) {
+      throw wrapError('ERR_IMAGE_STORE', `open image store \`${store.root}\``, err);
+    }
+    return store;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, 'blobs', 'sha256', digestHex(digest));
+  }
+
+  async has(digest: string): Promise<boolean> {
+    try {
+      return (await stat(this.blobPath(digest))).isFile();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  /** The whole blob, verified against its digest (for manifests and configs, not layers). */
+  async get(digest: string): Promise<Buffer> {
+    const path = this.blobPath(digest);
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlob(digest);
+      throw wrapError('ERR_IMAGE_STORE', `read blob ${digest}`, err);
+    }
+    const actual = sha256Digest(data);
+    if (actual !== digest) throw new KapselError('ERR_IMAGE_STORE_CORRUPT', `blob ${digest} in \`${this.root}\`: content has digest ${actual}`);
+    return data;
+  }
+
+  /** A stream of the blob (unverified: the unpacker hashes what it reads). */
+  openBlob(digest: string): Readable {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  /**
+   * Writes a blob. When `expectedDigest` (and `expectedSize`) are given the content must match
+   * or nothing is stored (ERR_IMAGE_DIGEST_MISMATCH / ERR_IMAGE_SIZE_MISMATCH).
+   */
+  async put(source: BlobSource, expectedDigest?: string, expectedSize?: number): Promise<BlobInfo> {
+    if (expectedDigest !== undefined) checkSha256Digest(expectedDigest, 'expected digest');
+    const temp = join(this.root, 'ingest', `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const handle = await open(temp, 'wx', 0o644).catch((err: unknown) => {
+      throw wrapError('ERR_IMAGE_STORE', `create \`${temp}\``, err);
+    });
+    let renamed = false;
+    try {
+      for await (const chunk of chunks(source)) {
+        size += chunk.byteLength;
+        if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedDigest, expectedSize, `more than ${expectedSize}`);
+        hash.update(chunk);
+        await handle.write(chunk);
+      }
+      const digest = `sha256:${hash.digest('hex')}`;
+      if (expectedDigest !== undefined && digest !== expectedDigest) {
+        throw new KapselError('ERR_IMAGE_DIGEST_MISMATCH', `blob ${expectedDigest}: content has digest ${digest} (${size} bytes)`, {
+          hint: 'the source sent different content than it announced; nothing was stored',
+        });
+      }
+      if (expectedSize !== undefined && size !== expectedSize) throw sizeMismatch(expectedDigest, expectedSize, String(size));
+      await handle.sync();
+      await handle.close();
+      await rename(temp, this.blobPath(digest));
+      renamed = true;
+      return { digest, size };
+    } catch (err) {
+      if (err instanceof KapselError) throw err;
+      throw wrapError('ERR_IMAGE_STORE', `write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
+    } finally {
+      await handle.close().catch(() => undefined);
+      if (!renamed) await unlink(temp).catch(() => undefined);
+    }
+  }
+
+  /** Stores `value` as canonical-enough JSON (no whitespace) and returns its blob info. */
+  async putJson(value: unknown): Promise<BlobInfo> {
+    return this.put(Buffer.from(JSON.stringify(value)));
+  }
+
+  /** Points `name` at `descriptor` (a manifest or index already in the store), replacing any old target. */
+  async tag(name: string, descriptor: Descriptor): Promise<void> {
+    checkName(name);
+    checkSha256Digest(descriptor.digest, `descriptor of \`${name}\``);
+    if (!(await this.has(descriptor.digest))) throw missingBlob(descriptor.digest, `tag \`${name}\``);
+    const entry: Descriptor = { ...descriptor, annotations: { ...descriptor.annotations, [ANNOTATION.refName]: name } };
+    await this.updateIndex((manifests) => [...manifests.filter((d) => nameOf(d) !== name), entry]);
+  }
+
+  /** The descriptor `name` points at, or undefined. */
+  async resolve(name: string): Promise<Descriptor | undefined> {
+    return (await this.list()).find((image) => image.name === name)?.descriptor;
+  }
+
+  /** Every named image, in index order. */
+  async list(): Promise<NamedImage[]> {
+    const index = await this.readIndex();
+    const out: NamedImage[] = [];
+    for (const d of index.manifests) {
+      const name = nameOf(d);
+      if (name !== undefined) out.push({ name, descriptor: d });
+    }
+    return out;
+  }
+
+  /** Drops `name` from the index (its blobs stay until gc); returns what it pointed at. */
+  async remove(name: string): Promise<Descriptor | undefined> {
+    let removed: Descriptor | undefined;
+    await this.updateIndex((manifests) => {
+      removed = manifests.find((d) => nameOf(d) === name);
+      return manifests.filter((d) => nameOf(d) !== name);
+    });
+    return removed;
+  }
+
+  /** Deletes blobs no index entry reaches, and stale ingest files, older than `graceMs`. */
+  async gc(opts: { graceMs?: number } = {}): Promise<GcResult> {
+    const graceMs = opts.graceMs ?? DEFAULT_GC_GRACE_MS;
+    return this.locked(async () => {
+      const index = await this.readIndex();
+      const keep = await reachableDigests(index.manifests, (digest) => this.readIfPresent(digest));
+      const cutoff = Date.now() - graceMs;
+      const removed: string[] = [];
+      let freedBytes = 0;
+      const blobs = join(this.root, 'blobs', 'sha256');
+      for (const hex of await readdir(blobs)) {
+        const digest = `sha256:${hex}`;
+        if (keep.has(digest)) continue;
+        const info = await stat(join(blobs, hex)).catch(() => undefined);
+        if (info === undefined || info.mtimeMs > cutoff) continue;
+        await rm(join(blobs, hex), { force: true });
+        removed.push(digest);
+        freedBytes += info.size;
+      }
+      const ingest = join(this.root, 'ingest');
+      for (const file of await readdir(ingest)) {
+        const info = await stat(join(ingest, file)).catch(() => undefined);
+        if (info !== undefined && info.mtimeMs <= cutoff) await rm(join(ingest, file), { force: true });
+      }
+      return { removed, freedBytes };
+    });
+  }
+
+  private async readIfPresent(digest: string): Promise<Buffer | undefined> {
+    if (!isSha256Digest(digest) || !(await this.has(digest))) return undefined;
+    return this.get(digest);
+  }
+
+  private async readIndex(): Promise<ImageIndex> {
+    const path = join(this.root, 'index.json');
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      throw wrapError('ERR_IMAGE_STORE', `read \`${path}\``, err);
+    }
+    try {
+      return parseImageIndex(parseJson(bytes, 'image index', path), path);
+    } catch (err) {
+      throw wrapError('ERR_IMAGE_STORE_CORRUPT', `image store \`${this.root}\``, err);
+    }
+  }
+
+  private async updateIndex(edit: (manifests: Descriptor[]) => Descriptor[]): Promise<void> {
+    await this.locked(async () => {
+      const index = await this.readIndex();
+      const next: ImageIndex = { ...index, manifests: edit(index.manifests) };
+      await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
+    });
+  }
+
+  private locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withFileLock(this.sys, join(this.root, 'index.lock'), this.lockTimeoutMs, fn);
+  }
+}
+
+function emptyIndex(): ImageIndex {
+  return { schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, manifests: [] };
+}
+
+function nameOf(d: Descriptor): string | undefined {
+  return d.annotations?.[ANNOTATION.refName];
+}
+
+function checkName(name: string): void {
+  if (name === '' || /[\u0000-\u001f]/.test(name)) {
+    throw new KapselError('ERR_IMAGE_REFERENCE', `image name ${JSON.stringify(name)}: must be a non-empty string without control characters`);
+  }
+}
+
+function missingBlob(digest: string, operation?: string): KapselError {
+  return new KapselError('ERR_IMAGE_BLOB_MISSING', `${operation !== undefined ? `${operation}: ` : ''}blob ${digest} is not in the image store`);
+}
+
+function sizeMismatch(digest: string | undefined, expected: number, got: string): KapselError {
+  return new KapselError('ERR_IMAGE_SIZE_MISMATCH', `blob ${digest ?? '(no digest)'}: expected ${expected} bytes, got ${got}`, {
+    hint: 'the source sent different content than it announced; nothing was stored',
+  });
+}
+
+async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {
+  if (source instanceof Uint8Array) {
+    yield source;
+    return;
+  }
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  }
+}
+
+/** Temp file in the same directory, fsync, rename(2) over the target, fsync the directory. */
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const handle = await open(temp, 'wx', 0o644);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw wrapError('ERR_IMAGE_STORE', `write \`${path}\``, err);
+  }
+  const dir = await open(join(path, '..'), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
