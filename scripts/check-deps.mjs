@@ -22,6 +22,7 @@ const ALLOWED = {
   oci: ['common', 'sys/constants.ts'],
   ...Object.fromEntries(PEERS.map((p) => [p, ['common', 'sys', 'oci']])),
   runtime: ['common', 'sys', 'oci', ...PEERS],
+  engine: ['common', 'sys', 'oci', ...PEERS, 'runtime'], // the docker-like engine behind `kapsel`
   '.': ['common', 'sys', 'oci', ...PEERS, 'runtime'], // top-level index.ts: the library API
   examples: ['common', 'sys', 'oci', ...PEERS, 'runtime'], // scripts on the library API
   cli: '*',
