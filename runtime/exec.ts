@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import { PR_SET_CHILD_SUBREAPER, SIGNALS } from '../sys/constants.js';
+import { PR_SET_CHILD_SUBREAPER } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { compileSeccomp } from '../sys/seccomp.js';
 import { formatViolations, validateSpec } from '../oci/validate.js';
@@ -25,7 +25,7 @@ import { sendConsole } from './console.js';
 import { lastCap } from './host.js';
 import { openInRoot } from './rootfs/in-root.js';
 import { O_NOCTTY, O_RDWR, O_PATH, O_DIRECTORY, O_CLOEXEC, TIOCGPTN, TIOCSPTLCK } from '../sys/constants.js';
-import { killAndReap } from './signals.js';
+import { killAndReap, waitForwardingSignals } from './signals.js';
 import { readProcStat } from './process-info.js';
 
 export interface ExecOptions {
@@ -90,8 +90,6 @@ function containerPty(sys: Syscalls, pid: number, types: readonly NamespaceType[
   });
 }
 
-const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
-
 /** Returns the exit status (0 with --detach). */
 export async function execInContainer(sys: Syscalls, store: StateStore, opts: ExecOptions, log: Logger): Promise<number> {
   const record = store.read(opts.id);
@@ -148,23 +146,7 @@ export async function execInContainer(sys: Syscalls, store: StateStore, opts: Ex
   if (opts.pidFile !== undefined) writeFileSync(opts.pidFile, String(pid));
   log.debug(`exec: process ${pid} in container ${opts.id}`);
   if (opts.detach) return 0;
-  const handlers = FORWARDED.map((name) => {
-    const handler = (): void => {
-      try {
-        sys.kill(pid, SIGNALS[name] ?? 15);
-      } catch {
-        // gone
-      }
-    };
-    process.on(name, handler);
-    return { name, handler };
-  });
-  try {
-    const result = await sys.waitpidAsync(pid);
-    return result.exitCode ?? 128 + (result.signal ?? 0);
-  } finally {
-    for (const h of handlers) process.off(h.name, h.handler);
-  }
+  return waitForwardingSignals(sys, pid);
 }
 
 /** Reads and validates a runtime-spec Process from a file or `-` (stdin). */

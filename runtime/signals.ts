@@ -68,3 +68,29 @@ export function killAndReap(sys: Syscalls, pid: number, startTime: string): void
     // ECHILD: not ours; its parent reaps it
   }
 }
+
+const FORWARDED: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGCONT'];
+
+/**
+ * Waits for our child `pid` (the runtime is its subreaper) while forwarding the signals this
+ * process receives to it; returns the exit status to exit with: its own, or 128 + signal.
+ */
+export async function waitForwardingSignals(sys: Syscalls, pid: number): Promise<number> {
+  const handlers = FORWARDED.map((name) => {
+    const handler = (): void => {
+      try {
+        sys.kill(pid, SIGNALS[name] ?? 15);
+      } catch {
+        // already gone
+      }
+    };
+    process.on(name, handler);
+    return { name, handler };
+  });
+  try {
+    const result = await sys.waitpidAsync(pid);
+    return result.exitCode ?? 128 + (result.signal ?? 0);
+  } finally {
+    for (const h of handlers) process.off(h.name, h.handler);
+  }
+}
