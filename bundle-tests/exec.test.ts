@@ -9,11 +9,20 @@ import { linuxSyscalls } from '../sys/linux-syscalls.js';
 import { bundleFactory, runtime, leftovers, RUNTIME, sleepMs } from './helpers.js';
 
 const { bundle, cleanupAll } = bundleFactory();
-after(cleanupAll);
+const containers: { b: ReturnType<typeof bundle>; id: string }[] = [];
+// a failing test must not leave its container (and cgroups) behind: delete them all at the end
+after(() => {
+  for (const c of containers) {
+    runtime(c.b, ['delete', '--force', c.id]);
+    assert.deepEqual(leftovers(c.b, c.id), []);
+  }
+  cleanupAll();
+});
 
 function started(args: string[] = ['sleep', '100'], edit?: Parameters<typeof bundle>[1]) {
   const b = bundle(args, edit);
   const id = `ex-${Math.random().toString(36).slice(2, 8)}`;
+  containers.push({ b, id });
   const r = runtime(b, ['run', '-d', '--bundle', b.dir, id]);
   assert.equal(r.status, 0, r.stderr);
   const pid = JSON.parse(runtime(b, ['state', id]).stdout).pid as number;
