@@ -9,17 +9,15 @@
  * recorded directories win then: the manager is built on exactly those, with the mount points
  * detected now. Either way no directory outside the record is ever written.
  */
-import { closeSync, openSync, constants } from 'node:fs';
-import { KapselError, NotFoundError } from '../common/errors.js';
+import { KapselError } from '../common/errors.js';
 import { nodeCgroupFs } from '../cgroups/cgroup-fs.js';
 import { detectCgroupHost, newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { V1Manager, type V1HierarchyDir } from '../cgroups/v1/manager.js';
 import { V2Manager } from '../cgroups/v2/manager.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { LOCK_EX, LOCK_UN } from '../sys/syscalls.js';
 import { loadAndAttachDeviceProgram } from './container-cgroup.js';
-import { checkId, type ContainerRecord, type StateStore } from './state-store.js';
+import type { ContainerRecord, StateStore } from './state-store.js';
 
 const FREEZE_TIMEOUT_MS = 5000;
 
@@ -72,27 +70,7 @@ export function containerCgroupManager(record: ContainerRecord, opts: ContainerM
   return managerOnRecordedPaths(record, debug);
 }
 
-/**
- * Runs `fn` holding the container's lock (flock on its state directory, as StateStore.withLock),
- * across awaits: freezing and thawing wait for the kernel.
- */
-export async function withContainerLockAsync<T>(sys: Syscalls, store: StateStore, id: string, fn: () => Promise<T>): Promise<T> {
-  checkId(id);
-  let fd: number;
-  try {
-    fd = openSync(store.dir(id), constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(`container ${id}`);
-    throw err;
-  }
-  try {
-    sys.flock(fd, LOCK_EX);
-    try {
-      return await fn();
-    } finally {
-      sys.flock(fd, LOCK_UN);
-    }
-  } finally {
-    closeSync(fd);
-  }
+/** Runs `fn` holding the container's lock across awaits (StateStore.withLockAsync). */
+export function withContainerLockAsync<T>(sys: Syscalls, store: StateStore, id: string, fn: () => Promise<T>): Promise<T> {
+  return store.withLockAsync(sys, id, fn);
 }

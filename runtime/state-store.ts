@@ -120,8 +120,8 @@ export class StateStore {
     rmSync(this.dir(id), { recursive: true, force: true });
   }
 
-  /** Runs `fn` holding an exclusive lock on the container's directory. */
-  withLock<T>(sys: Syscalls, id: string, fn: () => T): T {
+  /** Takes an exclusive flock on the container's directory; returns the release function. */
+  private lock(sys: Syscalls, id: string): () => void {
     checkId(id);
     let fd: number;
     try {
@@ -132,13 +132,36 @@ export class StateStore {
     }
     try {
       sys.flock(fd, LOCK_EX);
-      try {
-        return fn();
-      } finally {
-        sys.flock(fd, LOCK_UN);
-      }
-    } finally {
+    } catch (err) {
       closeSync(fd);
+      throw err;
+    }
+    return () => {
+      try {
+        sys.flock(fd, LOCK_UN);
+      } finally {
+        closeSync(fd);
+      }
+    };
+  }
+
+  /** Runs `fn` holding an exclusive lock on the container's directory. */
+  withLock<T>(sys: Syscalls, id: string, fn: () => T): T {
+    const release = this.lock(sys, id);
+    try {
+      return fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** withLock across awaits (freezing and thawing wait for the kernel). */
+  async withLockAsync<T>(sys: Syscalls, id: string, fn: () => Promise<T>): Promise<T> {
+    const release = this.lock(sys, id);
+    try {
+      return await fn();
+    } finally {
+      release();
     }
   }
 }
