@@ -3,10 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, readSync, closeSync, writeFileSync } from 'node:fs';
+import { readFileSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
-import { bundleFactory, runtime, leftovers, RUNTIME, sleepMs } from './helpers.js';
+import { bundleFactory, runtime, leftovers, RUNTIME, sleepMs, readTerminal } from './helpers.js';
 
 const { bundle, cleanupAll } = bundleFactory();
 const containers: { b: ReturnType<typeof bundle>; id: string }[] = [];
@@ -106,18 +106,7 @@ test('exec --tty sends a pty of the container over --console-socket', async () =
   sys.close(conn);
   sys.close(listener);
   const master = msg.fds[0]!;
-  let text = '';
-  const buf = Buffer.alloc(4096);
-  for (let i = 0; i < 200 && !text.includes('done'); i++) {
-    try {
-      const n = readSync(master, buf, 0, buf.length, null);
-      if (n === 0) break;
-      text += buf.subarray(0, n).toString();
-    } catch {
-      break;
-    }
-    await sleepMs(1);
-  }
+  const text = await readTerminal(master, 'done');
   closeSync(master);
   assert.equal(await exited, 0);
   assert.match(text, /\/dev\/pts\/\d+/);

@@ -3,7 +3,7 @@
  * host for leftovers. Every test uses its own --root so tests cannot see each other's state.
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, closeSync, openSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,4 +157,21 @@ export function leftovers(bundle: Bundle, id: string): string[] {
 
 export function sleepMs(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Reads a terminal master until `marker` appears, EOF, or EIO (the slave side closed). */
+export async function readTerminal(master: number, marker: string): Promise<string> {
+  let text = '';
+  const buf = Buffer.alloc(4096);
+  for (let i = 0; i < 200 && !text.includes(marker); i++) {
+    try {
+      const n = readSync(master, buf, 0, buf.length, null);
+      if (n === 0) break;
+      text += buf.subarray(0, n).toString();
+    } catch {
+      break; // EIO once the slave side is closed
+    }
+    await sleepMs(1);
+  }
+  return text;
 }

@@ -3,10 +3,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readSync, closeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
-import { makeBundle, runtime, leftovers, RUNTIME, sleepMs, type Bundle } from './helpers.js';
+import { makeBundle, runtime, leftovers, RUNTIME, sleepMs, type Bundle, readTerminal } from './helpers.js';
 
 const bundles: Bundle[] = [];
 after(() => bundles.forEach((b) => b.cleanup()));
@@ -30,18 +30,7 @@ test('the terminal master is sent over --console-socket and the process has a co
   assert.equal(msg.fds.length, 1, 'one fd: the pty master');
   const master = msg.fds[0]!;
   assert.equal(runtime(b, ['start', 'tty1']).status, 0);
-  let text = '';
-  const buf = Buffer.alloc(4096);
-  for (let i = 0; i < 200 && !text.includes('done'); i++) {
-    try {
-      const n = readSync(master, buf, 0, buf.length, null);
-      if (n === 0) break;
-      text += buf.subarray(0, n).toString();
-    } catch {
-      break; // EIO once the slave side is closed
-    }
-    await sleepMs(1);
-  }
+  const text = await readTerminal(master, 'done');
   closeSync(master);
   assert.match(text, /\/dev\/pts\/\d+/);
   assert.match(text, /stdin-is-tty/);
