@@ -159,6 +159,8 @@ export interface VethRequest {
   readonly peerName: string;
   /** Create the peer directly in this network namespace (an fd on /proc/<pid>/ns/net). */
   readonly peerNetnsFd?: number;
+  /** The peer's MAC address, aa:bb:cc:dd:ee:ff. */
+  readonly peerMac?: string;
   readonly mtu?: number;
   /** Enslave the host end to this bridge (ifindex) at creation. */
   readonly masterIndex?: number;
@@ -169,6 +171,7 @@ export function newVeth(r: VethRequest): Buffer {
   const peer: Attr[] = [strAttr(IFLA_IFNAME, r.peerName)];
   if (r.mtu !== undefined) peer.push(u32Attr(IFLA_MTU, r.mtu));
   if (r.peerNetnsFd !== undefined) peer.push(u32Attr(IFLA_NET_NS_FD, r.peerNetnsFd));
+  if (r.peerMac !== undefined) peer.push({ type: IFLA_ADDRESS, value: Buffer.from(r.peerMac.split(':').map((x) => parseInt(x, 16))) });
   const peerInfo = Buffer.concat([ifinfomsg(), encodeAttrs(peer)]);
   const attrs: Attr[] = [strAttr(IFLA_IFNAME, r.name)];
   if (r.mtu !== undefined) attrs.push(u32Attr(IFLA_MTU, r.mtu));
