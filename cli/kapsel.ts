@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { createLogger } from '../common/log.js';
 import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
+import { networkCommand, portCommand } from './kapsel/network.js';
 
 const logger = createLogger();
 
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
         stateRoot: process.env['KAPSEL_STATE'],
       }, logger);
     })
+    .command(networkCommand).command(portCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .help()

@@ -115,8 +115,8 @@ export class NetworkManager {
     try {
       const routes = nl.routes().filter((r) => r.family === 2 && r.table === 254 && r.dstLen > 0);
       const taken: { what: string; subnet: Subnet }[] = [
-        ...routes.map((r) => ({ what: `host route ${r.dst}/${r.dstLen}`, subnet: { base: parseIp(r.dst), prefixLen: r.dstLen } })),
         ...others.map((n) => ({ what: `network \`${n.name}\``, subnet: parseSubnet(n.subnet) })),
+        ...routes.map((r) => ({ what: `host route ${r.dst}/${r.dstLen}`, subnet: { base: parseIp(r.dst), prefixLen: r.dstLen } })),
       ];
       let subnet: Subnet;
       if (opts.subnet !== undefined) {
