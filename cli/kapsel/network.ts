@@ -67,13 +67,15 @@ export const networkCommand: CommandModule = {
         .option('alias', { type: 'string', describe: 'another name for the container on this network (repeatable)' })
         .option('publish', { alias: 'p', type: 'string', describe: '[IP:]HOST:CTR[/tcp|udp] (repeatable)' })
         .option('hostname', { type: 'string' })
-        .option('netns', { type: 'string', describe: 'network namespace path, for a container kapsel does not know' }), async (a) => {
+        .option('netns', { type: 'string', describe: 'network namespace path, for a container kapsel does not know' })
+        .option('hosts-file', { type: 'string', describe: "the file the container sees as /etc/hosts: kapsel keeps its peers' names in it" }), async (a) => {
         const { parsePublish } = await import('../../network/ports.js');
         const ports = list(a.publish).map(parsePublish);
         const netnsPath = a.netns ?? (await containerNetns(a.container as string));
         const r = (await manager()).attach({
           network: a.network as string, containerId: a.container as string, netnsPath, ip: a.ip, ports, aliases: list(a.alias),
           ...(a.hostname !== undefined && { hostname: a.hostname }),
+          hostsPath: a['hosts-file'],
         });
         process.stdout.write(`${JSON.stringify(r)}\n`);
       })

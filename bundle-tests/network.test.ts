@@ -1,0 +1,76 @@
+/**
+ * The engine's order with the real runtime: `kapsel-runtime create` (new network namespace, lo
+ * up), `kapsel network connect` on /proc/<init>/ns/net, `start`; the container's httpd is then
+ * reachable on its address and through a published port, and /etc/hosts written by kapsel is
+ * what the container reads. After `delete` nothing of the network is left.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, bundleFactory, runtime } from './helpers.js';
+
+const KAPSEL = join(REPO, 'bin', 'kapsel');
+const { bundle, cleanupAll } = bundleFactory();
+const tag = Math.random().toString(36).slice(2, 6);
+const store = mkdtempSync(join(tmpdir(), 'kt-net-bundle-'));
+const env = { ...process.env, KAPSEL_STORE: store };
+const NET = `ktb${tag}`;
+const third = 200 + Math.floor(Math.random() * 50);
+const forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+
+function kapsel(args: string[]): { status: number | null; out: string; err: string } {
+  const r = spawnSync(KAPSEL, args, { env, timeout: 60_000 });
+  return { status: r.status, out: r.stdout.toString(), err: r.stderr.toString() };
+}
+
+after(() => {
+  kapsel(['network', 'prune-stale']);
+  kapsel(['network', 'rm', NET]);
+  cleanupAll();
+  rmSync(store, { recursive: true, force: true });
+  assert.ok(!execFileSync('ip', ['-o', 'link']).toString().includes(`kt-${tag}`), 'bridge removed');
+  assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), forwardBefore);
+});
+
+test('create, connect, start: the container serves on its address and a published port; delete leaves nothing', async () => {
+  assert.equal(kapsel(['network', 'create', '--subnet', `10.213.${third}.0/24`, '--bridge', `kt-${tag}`, NET]).status, 0);
+  const hosts = join(store, 'hosts');
+  writeFileSync(hosts, '');
+  const b = bundle(['httpd', '-f', '-p', '80', '-h', '/www'], (spec) => {
+    spec.mounts!.push({ destination: '/etc/hosts', type: 'bind', source: hosts, options: ['rbind', 'ro'] });
+  });
+  execFileSync('mkdir', ['-p', join(b.rootfs, 'www')]);
+  writeFileSync(join(b.rootfs, 'www', 'index.html'), 'from the container\n');
+  const id = `kt-net-${tag}`;
+  assert.equal(runtime(b, ['create', '--bundle', b.dir, id]).status, 0);
+  try {
+    const pid = (JSON.parse(runtime(b, ['state', id]).stdout) as { pid: number }).pid;
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const c = kapsel(['network', 'connect', '--netns', `/proc/${pid}/ns/net`, '-p', `${port}:80`, '--hostname', 'web', '--hosts-file', hosts, NET, id]);
+    assert.equal(c.status, 0, c.err);
+    const ip = (JSON.parse(c.out) as { ip: string }).ip;
+    assert.equal(runtime(b, ['start', id]).status, 0);
+    for (const url of [`http://${ip}/`, `http://127.0.0.1:${port}/`]) {
+      let body = '';
+      for (let i = 0; i < 50 && body === ''; i++) {
+        body = await fetch(url).then((r) => r.text(), () => '');
+        if (body === '') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(body, 'from the container\n', url);
+    }
+    // the hosts file kapsel keeps is the one the container reads
+    const seen = runtime(b, ['exec', id, 'cat', '/etc/hosts']).stdout;
+    assert.match(seen, new RegExp(`${ip.replace(/\./g, '\\.')}\\tweb`));
+    assert.equal(kapsel(['port', id]).out, `80/tcp -> 0.0.0.0:${port}\n`);
+  } finally {
+    runtime(b, ['delete', '--force', id]);
+  }
+  // the container is gone: the next network command cleans its attachment, veth and rule
+  assert.equal(kapsel(['network', 'prune-stale']).out, `${NET}/${id}\n`);
+  const inspect = JSON.parse(kapsel(['network', 'inspect', NET]).out) as { attachments: object }[];
+  assert.deepEqual(inspect[0]?.attachments, {});
+  assert.equal(execFileSync('ip', ['-o', 'link', 'show', 'master', `kt-${tag}`]).toString(), '');
+});
