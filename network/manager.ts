@@ -136,6 +136,10 @@ export class NetworkManager {
       const bridge = opts.bridge ?? (opts.name === DEFAULT_NETWORK ? DEFAULT_NETWORK : `kb-${hex(`${this.store.dir}/${opts.name}`, 12)}`);
       if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw new UsageError(`invalid bridge name \`${bridge}\` (at most 15 characters)`);
       if (others.some((n) => n.bridge === bridge)) throw new KapselError('ERR_EXISTS', `bridge \`${bridge}\` is used by another network`);
+      // kapsel deletes the bridge with the network: it must never adopt a link it did not create
+      if (nl.link(bridge) !== undefined) {
+        throw new KapselError('ERR_EXISTS', `link \`${bridge}\` already exists on the host`, { hint: 'choose another name with --bridge, or delete the link if it is a leftover' });
+      }
       const net: NetworkRecord = {
         name: opts.name,
         id: hex(`${opts.name}/${Date.now()}/${Math.random()}`, 64),

@@ -341,6 +341,17 @@ test('50 parallel attaches through the CLI get 50 different addresses, each conf
   assert.equal(left, '');
 });
 
+test('create refuses an existing link, a clashing subnet and bad names, and leaves the host as it was', () => {
+  const before = hostLinks();
+  assert.throws(() => mgr.create({ name: `ktx${tag}`, bridge: 'lo', subnet: `10.213.${third + 4}.0/24` }), /link `lo` already exists/);
+  assert.throws(() => mgr.create({ name: `ktx${tag}`, subnet: `10.213.${third}.128/25` }), new RegExp(`overlaps network \`${NET1.name}\``));
+  assert.throws(() => mgr.create({ name: 'bad/name' }), /invalid network name/);
+  assert.throws(() => mgr.create({ name: NET1.name, subnet: `10.213.${third + 4}.0/24` }), /already exists/);
+  assert.deepEqual(hostLinks(), before);
+  assert.ok(mgr.list().every((n) => n.name !== `ktx${tag}`));
+  assert.match(execFileSync('ip', ['-o', 'addr', 'show', 'lo']).toString(), /127\.0\.0\.1/);
+});
+
 test('network rm removes bridge, table and records; ip_forward comes back', () => {
   for (const n of [NET1, NET2]) mgr.remove(n.name);
   assert.deepEqual(mgr.list(), []);

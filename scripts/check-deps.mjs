@@ -129,7 +129,7 @@ export function checkFile(rel, src) {
   }
   for (const { spec } of findImports(src)) {
     if (spec === 'koffi' || spec.startsWith('koffi/')) {
-      if (!KOFFI_ALLOWED.has(rel)) add(spec, 'only sys/linux-syscalls.ts, sys/libseccomp.ts, sys/bpf.ts and sys/libzstd.ts load koffi');
+      if (!KOFFI_ALLOWED.has(rel)) add(spec, 'only sys/linux-syscalls.ts, sys/libseccomp.ts, sys/bpf.ts, sys/libzstd.ts and sys/libnftables.ts load koffi');
       continue;
     }
     if (isPlanFile(rel) && (spec === 'node:fs' || spec === 'fs' || spec.startsWith('node:fs/') || spec.startsWith('fs/'))) {
