@@ -28,7 +28,8 @@ function kapsel(args: string[]): { status: number | null; out: string; err: stri
 
 after(() => {
   kapsel(['network', 'prune-stale']);
-  kapsel(['network', 'rm', NET]);
+  const left = kapsel(['network', 'ls', '-q']).out.split('\n').filter((n) => n !== '');
+  if (left.length > 0) kapsel(['network', 'rm', ...left]); // NET, and the default network if a failed test made one
   cleanupAll();
   rmSync(store, { recursive: true, force: true });
   assert.ok(!execFileSync('ip', ['-o', 'link']).toString().includes(`kt-${tag}`), 'bridge removed');
@@ -73,4 +74,25 @@ test('create, connect, start: the container serves on its address and a publishe
   const inspect = JSON.parse(kapsel(['network', 'inspect', NET]).out) as { attachments: object }[];
   assert.deepEqual(inspect[0]?.attachments, {});
   assert.equal(execFileSync('ip', ['-o', 'link', 'show', 'master', `kt-${tag}`]).toString(), '');
+});
+
+test('bad input: clear errors, non-zero exit, nothing created', () => {
+  const links = (): string[] => execFileSync('ip', ['-o', 'link']).toString().split('\n').map((l) => l.split(': ')[1] ?? '').sort();
+  const before = links();
+  const cases: [string[], RegExp][] = [
+    [['network', 'create', '--subnet', '10.213.1.0/33', `kt-bad-${tag}`], /invalid subnet `10\.213\.1\.0\/33`/],
+    [['network', 'create', '--subnet', '10.213.1.0/24', '--gateway', '10.9.9.9', `kt-bad-${tag}`], /gateway 10\.9\.9\.9 is not a host address/],
+    [['network', 'create', 'bridge'], /reserved/],
+    [['network', 'rm', `kt-nosuch-${tag}`], /network `kt-nosuch-\w+` does not exist/],
+    [['network', 'connect', '--netns', '/proc/self/ns/net', '-p', '99999:80', `kt-nosuch-${tag}`, 'x'], /invalid port `99999`/],
+    [['network', 'connect', '--netns', '/nonexistent', 'bridge', 'x'], /does not exist/],
+    [['network', 'disconnect', `kt-nosuch-${tag}`, 'x'], /does not exist/],
+  ];
+  for (const [args, message] of cases) {
+    const r = kapsel(args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.err, message, args.join(' '));
+  }
+  assert.deepEqual(links(), before);
+  assert.deepEqual(kapsel(['network', 'ls', '-q']).out, `${NET}\n`, 'no network created (not even the default one)');
 });

@@ -187,6 +187,7 @@ export class NetworkManager {
 
   attach(req: AttachRequest): AttachResult {
     const name = req.network === 'bridge' ? DEFAULT_NETWORK : req.network;
+    if (netnsIdOf(req.netnsPath) === undefined) throw new KapselError('ERR_NOT_FOUND', `network namespace \`${req.netnsPath}\` does not exist`);
     if (this.store.get(name) === undefined && name === DEFAULT_NETWORK) {
       try {
         this.create({ name: DEFAULT_NETWORK });
