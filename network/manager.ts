@@ -13,8 +13,9 @@ import { KapselError, UsageError } from '../common/errors.js';
 import { NetworkStore, checkNetworkName, DEFAULT_STORE_ROOT } from './store.js';
 import { Rtnetlink } from './rtnetlink.js';
 import { allocateIp, macForIp } from './ipam.js';
-import { formatIp, formatSubnet, overlaps, parseIp, parseSubnet, contains, hostRange } from './ipv4.js';
-import type { Subnet } from './ipv4.js';
+import { formatIp, formatSubnet, parseIp, parseSubnet, contains, hostRange } from './ipv4.js';
+import { chooseSubnet } from './subnet.js';
+import { parseProcNet } from './host-ports.js';
 import { deleteLink, ensureBridge, nextIfname, plugContainer } from './links.js';
 import { planNftTable, tableName } from './nft-plan.js';
 import { setForwardingNeeded, IP_FORWARD_RECORD } from './ip-forward.js';
@@ -23,13 +24,6 @@ import type { Attachment, NetworkRecord, PortMapping } from './types.js';
 
 export const DEFAULT_NETWORK = 'kapsel0';
 const DEFAULT_MTU = 1500;
-/** Candidates for subnets chosen by kapsel, first free of the host's routes and other networks. */
-function* candidateSubnets(): Generator<Subnet> {
-  yield parseSubnet('172.30.0.0/16');
-  yield parseSubnet('172.31.0.0/16');
-  for (let i = 0; i < 256; i++) yield parseSubnet(`10.210.${i}.0/24`);
-}
-
 export interface NetworkDeps {
   readonly sys: Syscalls;
   /** Runs an nft batch (sys/libnftables.ts runNft); injected so unit tests need no kernel. */
@@ -113,21 +107,8 @@ export class NetworkManager {
     const others = this.store.list();
     const nl = Rtnetlink.open(this.#deps.sys);
     try {
-      const routes = nl.routes().filter((r) => r.family === 2 && r.table === 254 && r.dstLen > 0);
-      const taken: { what: string; subnet: Subnet }[] = [
-        ...others.map((n) => ({ what: `network \`${n.name}\``, subnet: parseSubnet(n.subnet) })),
-        ...routes.map((r) => ({ what: `host route ${r.dst}/${r.dstLen}`, subnet: { base: parseIp(r.dst), prefixLen: r.dstLen } })),
-      ];
-      let subnet: Subnet;
-      if (opts.subnet !== undefined) {
-        subnet = parseSubnet(opts.subnet);
-        const clash = taken.find((t) => overlaps(t.subnet, subnet));
-        if (clash !== undefined) throw new KapselError('ERR_SUBNET_IN_USE', `subnet ${opts.subnet} overlaps ${clash.what}`);
-      } else {
-        const free = [...candidateSubnets()].find((c) => !taken.some((t) => overlaps(t.subnet, c)));
-        if (free === undefined) throw new KapselError('ERR_SUBNET_IN_USE', 'no free subnet for a new network', { hint: 'pass --subnet' });
-        subnet = free;
-      }
+      const routes = nl.routes();
+      const subnet = chooseSubnet(opts.subnet, routes, others);
       const gateway = opts.gateway ?? formatIp(hostRange(subnet).first);
       const gw = parseIp(gateway);
       if (!contains(subnet, gw) || gw < hostRange(subnet).first || gw > hostRange(subnet).last) {
@@ -247,6 +228,18 @@ export class NetworkManager {
   }
 
   #checkPortsFree(att: Attachment): void {
+    const listeners = (['tcp', 'udp'] as const).flatMap((proto) => ['', '6'].flatMap((v) => {
+      try {
+        return parseProcNet(readFileSync(`/proc/net/${proto}${v}`, 'utf8'), proto);
+      } catch {
+        return [];
+      }
+    }));
+    for (const q of att.ports) {
+      if (listeners.some((l) => l.protocol === q.protocol && l.port === q.hostPort)) {
+        throw new KapselError('ERR_PORT_IN_USE', `host port ${q.hostPort}/${q.protocol} is in use by a process on the host`);
+      }
+    }
     for (const n of this.store.list()) {
       for (const a of Object.values(n.attachments)) {
         for (const p of a.ports) {

@@ -14,6 +14,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync,
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
 import { runNft } from '../sys/libnftables.js';
 import { NetworkManager } from './manager.js';
@@ -242,6 +244,18 @@ test('a published port serves httpd to the host on 127.0.0.1 and on the bridge a
     const res = await fetch(`http://${host}:${hostPort}/`);
     assert.equal(await res.text(), 'published\n', `via ${host}`);
   }
+  // the same host port again, or one a host process listens on: refused, nothing recorded
+  const other = await box('pub2');
+  assert.throws(() => attach({ network: NET2.name, containerId: 'pub2', netnsPath: other.netns, ports: [{ hostIp: '', hostPort, containerPort: 81, protocol: 'tcp' }] }), /already published by container `pub`/);
+  const listener = createServer();
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  const busy = (listener.address() as AddressInfo).port;
+  try {
+    assert.throws(() => attach({ network: NET2.name, containerId: 'pub2', netnsPath: other.netns, ports: [{ hostIp: '', hostPort: busy, containerPort: 80, protocol: 'tcp' }] }), new RegExp(`host port ${busy}/tcp is in use by a process on the host`));
+  } finally {
+    listener.close();
+  }
+  assert.equal(mgr.attachments('pub2').length, 0);
   const port = spawnSync(KAPSEL, ['port', 'pub'], { env: { ...process.env, KAPSEL_STORE: store } });
   assert.equal(port.stdout.toString(), `80/tcp -> 0.0.0.0:${hostPort}\n`);
   assert.match(execFileSync('nft', ['list', 'table', 'ip', mgr.table]).toString(), new RegExp(`dport ${hostPort} dnat to ${ra.ip}:80`));

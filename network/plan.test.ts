@@ -84,3 +84,25 @@ test('resolv.conf: loopback nameservers dropped, search kept, public fallback', 
   assert.equal(resolvConf('nameserver 127.0.0.53\noptions edns0\nsearch example.org\n'), 'options edns0\nsearch example.org\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n');
   assert.equal(resolvConf('# c\nnameserver 192.0.2.53\n'), 'nameserver 192.0.2.53\n');
 });
+
+test('subnet choice: the first candidate free of host routes and networks; a requested one must be free', async () => {
+  const { chooseSubnet } = await import('./subnet.js');
+  const route = (dst: string, dstLen: number, table = 254) => ({ family: 2, table, dst, dstLen, oif: 1, gateway: undefined });
+  const routes = [route('0.0.0.0', 0), route('172.30.5.0', 24), route('192.0.2.0', 24), route('127.0.0.0', 8, 255)];
+  assert.equal(formatSubnet(chooseSubnet(undefined, routes, [])), '172.31.0.0/16');
+  assert.equal(formatSubnet(chooseSubnet(undefined, routes, [net('a', '172.31.0.0/16')])), '10.210.0.0/24');
+  assert.equal(formatSubnet(chooseSubnet(undefined, [route('0.0.0.0', 0)], [])), '172.30.0.0/16', 'the default route takes nothing');
+  assert.throws(() => chooseSubnet('172.30.0.0/16', routes, []), /overlaps host route 172\.30\.5\.0\/24/);
+  assert.throws(() => chooseSubnet('10.213.1.0/25', [], [net('web', '10.213.1.0/24')]), /overlaps network `web`/);
+  assert.equal(formatSubnet(chooseSubnet('127.1.0.0/16', routes, [])), '127.1.0.0/16', 'the local table is not the main table');
+});
+
+test('host listeners from /proc/net: TCP LISTEN only, any bound UDP socket', async () => {
+  const { parseProcNet } = await import('./host-ports.js');
+  const tcp = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n' +
+    '   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1\n' +
+    '   1: 0200000A:D431 0100000A:0050 01 00000000:00000000 00:00000000 00000000     0        0 2 1\n';
+  assert.deepEqual(parseProcNet(tcp, 'tcp'), [{ protocol: 'tcp', port: 8080 }]);
+  const udp = '  sl  local_address rem_address   st\n  5: 00000000:0035 00000000:0000 07 0\n';
+  assert.deepEqual(parseProcNet(udp, 'udp'), [{ protocol: 'udp', port: 53 }]);
+});
