@@ -9,7 +9,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { SyscallError } from '../sys/syscall-error.js';
 import { KapselError } from '../common/errors.js';
 import { Rtnetlink } from './rtnetlink.js';
-import { delLink, newAddr, newBridge, newDefaultRoute, newVeth, setLink } from './netlink.js';
+import { delLink, newAddr, newBridge, newDefaultRoute, newVeth, setHairpin, setLink } from './netlink.js';
 import { parseSubnet } from './ipv4.js';
 import type { NetworkRecord } from './types.js';
 
@@ -86,6 +86,9 @@ export function plugContainer(sys: Syscalls, host: Rtnetlink, bridgeIndex: numbe
   const hostLink = host.link(c.hostVeth);
   if (hostLink === undefined) throw new KapselError('ERR_NETWORK_LINK', `veth \`${c.hostVeth}\` vanished after creation`);
   host.request(setLink({ index: hostLink.index, up: true }), `set \`${c.hostVeth}\` up`);
+  // a container reaching its own published port through a host address gets the DNAT'ed frame
+  // back through the port it came from
+  host.request(setHairpin(hostLink.index, true), `set hairpin on \`${c.hostVeth}\``);
   const inner = Rtnetlink.openInNetns(sys, netnsPath);
   try {
     const lo = inner.link('lo');

@@ -97,3 +97,11 @@ test('parses links and routes of a dump, several messages per datagram', () => {
   assert.deepEqual(parseLink(msgs[0]!), { index: 4, name: 'kt-br', flags: 1, mtu: 1500, master: undefined, kind: 'bridge', mac: undefined });
   assert.deepEqual(parseRoute(msgs[1]!), { family: 2, dstLen: 16, table: 254, dst: '10.88.0.0', oif: 4, gateway: undefined });
 });
+
+test('hairpin on a bridge port: RTM_SETLINK, AF_BRIDGE, nested IFLA_PROTINFO { IFLA_BRPORT_MODE 1 }: golden bytes', async () => {
+  const { setHairpin } = await import('./netlink.js');
+  assert.deepEqual(
+    setHairpin(12, true),
+    hex('2c000000 1300 0500 00000000 00000000  07000000 0c000000 00000000 00000000  0c00 0c80 0500 0400 01000000'),
+  );
+});

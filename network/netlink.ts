@@ -36,6 +36,10 @@ export const IFLA_MTU = 4;
 export const IFLA_MASTER = 10;
 export const IFLA_LINKINFO = 18;
 export const IFLA_NET_NS_FD = 28;
+export const IFLA_PROTINFO = 12;
+export const IFLA_BRPORT_MODE = 4; // hairpin: a frame may leave by the port it came in
+export const NLA_F_NESTED = 0x8000;
+export const AF_BRIDGE = 7;
 export const IFLA_INFO_KIND = 1;
 export const IFLA_INFO_DATA = 2;
 export const VETH_INFO_PEER = 1; // veth.h: payload is struct ifinfomsg + IFLA_* attributes
@@ -203,6 +207,12 @@ export function setLink(r: SetLinkRequest): Buffer {
   const flags = r.up === true ? IFF_UP : 0;
   const change = r.up === undefined ? 0 : IFF_UP;
   return encodeMessage(RTM_NEWLINK, REQ, ifinfomsg(r.index, flags, change), attrs);
+}
+
+/** `bridge link set dev INDEX hairpin on`: RTM_SETLINK for AF_BRIDGE with IFLA_PROTINFO. */
+export function setHairpin(index: number, on: boolean): Buffer {
+  const protinfo: Attr = { type: IFLA_PROTINFO | NLA_F_NESTED, value: [{ type: IFLA_BRPORT_MODE, value: Buffer.from([on ? 1 : 0]) }] };
+  return encodeMessage(RTM_SETLINK, REQ, ifinfomsg(index, 0, 0, AF_BRIDGE), [protinfo]);
 }
 
 /** `ip link del NAME` (by name, so no lookup is needed first). */

@@ -244,6 +244,11 @@ test('a published port serves httpd to the host on 127.0.0.1 and on the bridge a
     const res = await fetch(`http://${host}:${hostPort}/`);
     assert.equal(await res.text(), 'published\n', `via ${host}`);
   }
+  // hairpin: the container itself and a peer on its network, through the bridge address
+  const peer = await box('pub-peer');
+  attach({ network: NET1.name, containerId: 'pub-peer', netnsPath: peer.netns });
+  // (busybox 1.35's `wget -T` crashes; the runner's timeout bounds these)
+  for (const b of [a, peer]) assert.equal(inBox(b, ['wget', '-q', '-O', '-', `http://${ra.gateway}:${hostPort}/`]).out, 'published\n', `hairpin from ${b.id}`);
   // the same host port again, or one a host process listens on: refused, nothing recorded
   const other = await box('pub2');
   assert.throws(() => attach({ network: NET2.name, containerId: 'pub2', netnsPath: other.netns, ports: [{ hostIp: '', hostPort, containerPort: 81, protocol: 'tcp' }] }), /already published by container `pub`/);
@@ -289,7 +294,17 @@ test('an internal network has no way out and refuses published ports', async () 
   const r = attach({ network: name, containerId: 'int', netnsPath: a.netns, ports: [{ hostIp: '', hostPort: 1, containerPort: 1, protocol: 'tcp' }] });
   assert.deepEqual(r.ports, []);
   assert.doesNotMatch(inBox(a, ['ip', 'route']).out, /default/);
-  assert.notEqual(inBox(a, ['wget', '-q', '-T', '2', '-O', '-', `http://${REMOTE.remoteIp}:8000/`]).status, 0);
+  // even with a default route added by hand, the forward rule keeps it in
+  inBox(a, ['ip', 'route', 'add', 'default', 'via', r.gateway]);
+  const server = spawn('ip', ['netns', 'exec', REMOTE.netns, 'busybox', 'nc', '-ll', '-p', '8001', '-e', '/bin/echo', 'pong'], { stdio: 'ignore' });
+  children.push(server);
+  await eventually('remote server', () => (spawnSync('ip', ['netns', 'exec', REMOTE.netns, 'busybox', 'netstat', '-ltn']).stdout?.toString() ?? '').includes(':8001'));
+  assert.doesNotMatch(inBox(a, ['nc', '-w', '2', REMOTE.remoteIp, '8001']).out, /pong/);
+  // the same from a container on a non-internal network gets through: the drop is the internal rule
+  const open = await box('int-open');
+  attach({ network: NET1.name, containerId: 'int-open', netnsPath: open.netns });
+  assert.match(inBox(open, ['nc', '-w', '2', REMOTE.remoteIp, '8001']).out, /pong/);
+  server.kill('SIGKILL');
   await stop(a);
   mgr.remove(name); // the dead container's attachment is stale and goes first
   assert.ok(!hostLinks().includes(`kt-${tag}-i`));

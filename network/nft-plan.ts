@@ -7,8 +7,9 @@
  *
  *  - prerouting/output (nat): published ports; `fib daddr type local` matches every address of
  *    the host, 127.0.0.1 included (output covers connections from the host itself).
- *  - postrouting (nat): masquerade for non-internal subnets leaving their bridge, and for
- *    connections from 127.0.0.0/8 DNAT'ed into a bridge (needs route_localnet on that bridge).
+ *  - postrouting (nat): masquerade for non-internal subnets leaving their bridge, for
+ *    connections from 127.0.0.0/8 DNAT'ed into a bridge (needs route_localnet on that bridge),
+ *    and for hairpin connections (a container to a published port of its own network).
  *  - forward (filter): internal networks reach nothing outside their bridge; networks do not
  *    reach each other's bridges except through a published port (ct status dnat).
  */
@@ -35,6 +36,9 @@ export function planNftTable(table: string, networks: readonly NetworkRecord[]):
       continue;
     }
     post.push(`ip saddr ${n.subnet} oifname != ${q(n.bridge)} masquerade`);
+    // hairpin: a container reaching a published port of its own network through a host address
+    // must see the reply come from that address, not straight from the peer
+    post.push(`ip saddr ${n.subnet} oifname ${q(n.bridge)} ct status dnat masquerade`);
     for (const a of Object.values(n.attachments)) {
       for (const p of a.ports) {
         const match = p.hostIp === '' || p.hostIp === '0.0.0.0' ? '' : `ip daddr ${p.hostIp} `;

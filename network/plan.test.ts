@@ -62,6 +62,7 @@ test('nft table: replaced atomically, masquerade, ports, isolation, internal; de
     'fib daddr type local jump ports',
     'ip saddr 127.0.0.0/8 oifname "br-web" masquerade',
     'ip saddr 10.213.1.0/24 oifname != "br-web" masquerade',
+    'ip saddr 10.213.1.0/24 oifname "br-web" ct status dnat masquerade',
     'iifname "br-db" oifname != "br-db" drop',
     'oifname "br-db" iifname != "br-db" drop',
     'ct status dnat accept',
