@@ -36,7 +36,7 @@ test('request: waits for the ACK of its own sequence number, skipping others', (
   nl.request(delLink('kt0'), 'delete link `kt0`');
   nl.close();
   assert.deepEqual(sys.calls[0]?.args, [AF_NETLINK, 3 | 0o2000000, NETLINK_ROUTE]);
-  assert.deepEqual(sys.names(), ['socket', 'setsockoptInt', 'write', 'read', 'read', 'close']);
+  assert.deepEqual(sys.names(), ['socket', 'setsockoptInt', 'setReceiveTimeout', 'write', 'read', 'read', 'close']);
 });
 
 test('request: a kernel error becomes a SyscallError naming the errno and the operation', () => {

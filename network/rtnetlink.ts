@@ -15,6 +15,7 @@ import {
 import type { AddrInfo, LinkInfo, RawMessage, RouteInfo } from './netlink.js';
 
 const RECV_BYTES = 65536;
+const RECV_TIMEOUT_MS = 30_000;
 
 export class Rtnetlink {
   readonly #sys: Syscalls;
@@ -34,6 +35,8 @@ export class Rtnetlink {
     } catch {
       // kernels before 4.12: errors without the kernel's text
     }
+    // a reply that never comes (it always does) fails with EAGAIN instead of hanging the CLI
+    sys.setReceiveTimeout(fd, RECV_TIMEOUT_MS);
     return new Rtnetlink(sys, fd);
   }
 
