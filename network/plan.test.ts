@@ -107,3 +107,27 @@ test('host listeners from /proc/net: TCP LISTEN only, any bound UDP socket', asy
   const udp = '  sl  local_address rem_address   st\n  5: 00000000:0035 00000000:0000 07 0\n';
   assert.deepEqual(parseProcNet(udp, 'udp'), [{ protocol: 'udp', port: 53 }]);
 });
+
+test('container files: hosts and resolv.conf written, bind mounts read-only; docker NetworkSettings from the records', async () => {
+  const { prepareNetworkFiles, networkSettings } = await import('./container-files.js');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'kapsel-netfiles-'));
+  try {
+    const f = prepareNetworkFiles(dir, 'web', 'nameserver 127.0.0.53\n');
+    assert.equal(readFileSync(f.hostsPath, 'utf8'), '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+    assert.equal(readFileSync(f.resolvConfPath, 'utf8'), 'nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+    assert.deepEqual(f.mounts.map((m) => [m.destination, m.source, m.options?.includes('ro')]), [['/etc/hosts', f.hostsPath, true], ['/etc/resolv.conf', f.resolvConfPath, true]]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const a = att('c1', '10.213.1.2', { ports: [{ hostIp: '', hostPort: 8080, containerPort: 80, protocol: 'tcp' }], aliases: ['w'] });
+  const s = networkSettings('c1', [net('web', '10.213.1.0/24', [a]), net('db', '10.213.2.0/24', [att('c1', '10.213.2.5')])]);
+  assert.equal(s.IPAddress, '10.213.1.2');
+  assert.equal(s.Gateway, '10.213.1.1');
+  assert.deepEqual(Object.keys(s.Networks), ['web', 'db']);
+  assert.equal(s.Networks['db']?.IPPrefixLen, 24);
+  assert.deepEqual(s.Ports, { '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '8080' }] });
+  assert.deepEqual(networkSettings('none', []).Networks, {});
+});
