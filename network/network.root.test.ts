@@ -14,6 +14,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync,
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
@@ -324,24 +325,39 @@ test('--ip takes the requested address; a taken one and one outside the subnet a
   await stop(b);
 });
 
-test('kill -9 of the attaching CLI, then the container gone: the next attach cleans up everything', async () => {
+test('kill -9 of the attaching CLI, then the container gone: the next attach cleans up everything', async (t) => {
   const victims: Box[] = [];
   for (let i = 0; i < 4; i++) victims.push(await box(`k9-${i}`));
-  // kill the CLI at different points of its run (load, lock, netlink, nft)
+  // kill the CLI at different points of its run: as soon as its record is on disk (before or
+  // while it creates the veth), as soon as its veth exists (before addresses, route, nft), and
+  // at two fixed delays (module loading, waiting for the lock)
+  const sysfs = (id: string): string => `/sys/class/net/kv${createHash('sha256').update(`${mgr.store.dir}/${NET1.name}/${id}`).digest('hex').slice(0, 12)}`;
+  const triggers: ((id: string) => boolean)[] = [
+    (id) => readFileSync(join(mgr.store.dir, `${NET1.name}.json`), 'utf8').includes(`"${id}"`),
+    (id) => existsSync(sysfs(id)),
+    () => false,
+    () => false,
+  ];
   for (const [i, v] of victims.entries()) {
     const cli = spawn(KAPSEL, ['network', 'connect', '--netns', v.netns, '-p', `${30000 + i}:80`, NET1.name, v.id], { env: { ...process.env, KAPSEL_STORE: store }, stdio: 'ignore' });
-    await sleep(150 + i * 120);
+    const deadline = Date.now() + (i < 2 ? 20_000 : 100 + 200 * i);
+    while (Date.now() < deadline && cli.exitCode === null && !triggers[i]!(v.id)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
     cli.kill('SIGKILL');
     await new Promise((r) => (cli.exitCode !== null || cli.signalCode !== null ? r(null) : cli.once('exit', r)));
   }
+  // what the killed CLIs left (varies with timing: nothing, a record, a record and its veth)
+  const records = Object.keys(mgr.inspect(NET1.name).attachments).filter((id) => id.startsWith('k9-'));
+  const veths = execFileSync('ip', ['-o', 'link', 'show', 'master', NET1.bridge]).toString().split('\n').filter((l) => l !== '').length;
+  t.diagnostic(`left by the killed CLIs: ${records.length} records (${records.join(' ')}), ${veths} veths in the bridge`);
+  assert.ok(records.includes('k9-0') && records.includes('k9-1'), 'the CLIs killed after their record was written left it behind');
   for (const v of victims) await stop(v);
   const a = await box('k9-next');
   attach({ network: NET1.name, containerId: 'k9-next', netnsPath: a.netns });
   assert.deepEqual(Object.keys(mgr.inspect(NET1.name).attachments), ['k9-next']);
   assert.doesNotMatch(execFileSync('nft', ['list', 'table', 'ip', mgr.table]).toString(), /dport 3000\d/);
   const attachedVeth = mgr.inspect(NET1.name).attachments['k9-next']!.hostVeth;
-  const veths = execFileSync('ip', ['-o', 'link', 'show', 'master', NET1.bridge]).toString().split('\n').filter((l) => l !== '').map((l) => l.split(': ')[1]!.split('@')[0]);
-  assert.deepEqual(veths, [attachedVeth]);
+  const inBridge = execFileSync('ip', ['-o', 'link', 'show', 'master', NET1.bridge]).toString().split('\n').filter((l) => l !== '').map((l) => l.split(': ')[1]!.split('@')[0]);
+  assert.deepEqual(inBridge, [attachedVeth]);
   mgr.detach('k9-next');
   await stop(a);
 });
