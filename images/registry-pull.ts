@@ -79,6 +79,11 @@ export async function pullImage(opts: PullOptions): Promise<PullResult> {
       signal: abort.signal,
     });
     return await pullWith(client, ref, name, opts, abort);
+  } catch (err) {
+    if (opts.signal?.aborted === true) {
+      throw new KapselError('ERR_PULL_INTERRUPTED', `pull \`${name}\`: interrupted; no name was tagged (finished blobs stay for the next pull)`, { cause: err });
+    }
+    throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }

@@ -30,8 +30,9 @@ export const pullCommand: CommandModule<object, PullArgs> = {
     const onSignal = (): void => abort.abort(new Error('interrupted'));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    let result;
     try {
-      const result = await pullImage({
+      result = await pullImage({
         store,
         reference: argv.image,
         ...(platform !== undefined && { platform }),
@@ -40,17 +41,16 @@ export const pullCommand: CommandModule<object, PullArgs> = {
         signal: abort.signal,
         ...(progress !== undefined && { onProgress: progress }),
       });
-      progress?.finish();
-      if (!argv.quiet) {
-        process.stderr.write(`downloaded ${result.downloaded} blob${result.downloaded === 1 ? '' : 's'} (${formatBytes(result.downloadedBytes)}), ${result.skipped} already present\n`);
-      }
-      process.stdout.write(`Digest: ${result.digest}\n`);
-      if (result.manifest.digest !== result.digest) process.stdout.write(`Manifest: ${result.manifest.digest}\n`);
-      process.stdout.write(`${result.name}\n`);
     } finally {
       progress?.finish();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    if (!argv.quiet) {
+      process.stderr.write(`downloaded ${result.downloaded} blob${result.downloaded === 1 ? '' : 's'} (${formatBytes(result.downloadedBytes)}), ${result.skipped} already present\n`);
+    }
+    process.stdout.write(`Digest: ${result.digest}\n`);
+    if (result.manifest.digest !== result.digest) process.stdout.write(`Manifest: ${result.manifest.digest}\n`);
+    process.stdout.write(`${result.name}\n`);
   },
 };
