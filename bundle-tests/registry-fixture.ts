@@ -8,6 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
@@ -68,7 +70,8 @@ export interface TestRegistry {
   stop(): Promise<void>;
 }
 
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {
+/** `tls`: serve HTTPS with this certificate and key (PEM files). */
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, tls?: { cert: string; key: string }): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'kapsel-registry-'));
   const dataDir = join(dir, 'data');
   mkdirSync(dataDir);
@@ -83,7 +86,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     authYaml = `auth:\n  token:\n    realm: ${auth.realm}\n    service: ${auth.service}\n    issuer: ${auth.issuer}\n    rootcertbundle: ${auth.rootCertBundle}\n`;
   }
   const config = join(dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${authYaml}`);
+  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dataDir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${tls !== undefined ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`);
   const logFile = join(dir, 'registry.log');
   const child: ChildProcess = spawn('/usr/bin/docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   const log: Buffer[] = [];
@@ -113,7 +116,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
   // wait until /v2/ answers (200 or 401)
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`docker-registry exited: ${Buffer.concat(log).toString()}`);
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.status === 200 || r.status === 401, () => false);
+    const ok = await probe(`${tls !== undefined ? 'https' : 'http'}://${host}/v2/`);
     if (ok) break;
     if (i > 100) {
       await registry.stop();
@@ -122,6 +125,19 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     await new Promise((r) => setTimeout(r, 100));
   }
   return registry;
+}
+
+/** True when `url` answers 200 or 401 (TLS not verified). */
+async function probe(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const callback = (res: IncomingMessage): void => {
+      res.resume();
+      resolve(res.statusCode === 200 || res.statusCode === 401);
+    };
+    const req = url.startsWith('https:') ? httpsRequest(url, { rejectUnauthorized: false }, callback) : httpRequest(url, callback);
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
 
 // ---- OCI layouts ----
@@ -225,7 +241,7 @@ export async function fileLayer(path: string, text: string): Promise<Buffer> {
   }
 }
 
-/** `skopeo copy [--all] oci:DIR:TAG docker://HOST/REPO` over plain HTTP. */
+/** `skopeo copy [--all] oci:DIR:TAG docker://HOST/REPO`, TLS not verified. */
 export async function pushLayout(layout: BuiltLayout, target: string, opts: { creds?: string; all?: boolean } = {}): Promise<void> {
   const args = ['copy', '--quiet', '--dest-tls-verify=false', ...(opts.all === true ? ['--all'] : []), ...(opts.creds !== undefined ? ['--dest-creds', opts.creds] : []),
     `oci:${layout.dir}:${layout.tag}`, `docker://${target}`];
