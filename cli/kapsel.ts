@@ -7,6 +7,9 @@ import yargs from 'yargs';
 import { createLogger } from '../common/log.js';
 import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
+import { pullCommand } from './kapsel/pull.js';
+import { loginCommand } from './kapsel/login.js';
+import { logoutCommand } from './kapsel/logout.js';
 
 const logger = createLogger();
 
@@ -58,6 +61,9 @@ async function main(): Promise<void> {
         stateRoot: process.env['KAPSEL_STATE'],
       }, logger);
     })
+    .command(pullCommand)
+    .command(loginCommand)
+    .command(logoutCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .help()
