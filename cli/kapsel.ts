@@ -7,6 +7,13 @@ import yargs from 'yargs';
 import { createLogger } from '../common/log.js';
 import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
+import { imageCommand } from './kapsel/image.js';
+import { imagesCommand } from './kapsel/images.js';
+import { inspectImageCommand } from './kapsel/inspect-image.js';
+import { loadCommand } from './kapsel/load.js';
+import { rmiCommand } from './kapsel/rmi.js';
+import { saveCommand } from './kapsel/save.js';
+import { tagCommand } from './kapsel/tag.js';
 
 const logger = createLogger();
 
@@ -58,6 +65,13 @@ async function main(): Promise<void> {
         stateRoot: process.env['KAPSEL_STATE'],
       }, logger);
     })
+    .command(loadCommand)
+    .command(saveCommand)
+    .command(imagesCommand)
+    .command(inspectImageCommand)
+    .command(rmiCommand)
+    .command(tagCommand)
+    .command(imageCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .help()
