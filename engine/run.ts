@@ -15,6 +15,7 @@ import { normalizeReference } from '../images/reference.js';
 import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
 import { loadImage } from '../images/image.js';
 import { prepareRootfs, releaseRootfs } from '../images/snapshots.js';
+import { prepareImageVolumes } from '../images/volumes.js';
 import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
 import { StateStore } from '../runtime/state-store.js';
@@ -53,6 +54,7 @@ export async function kapselRun(sys: Syscalls, opts: KapselRunOptions, log: Logg
   try {
     const { rootfs } = await prepareRootfs(store, image, bundle, sys);
     const users = readImageUserDb(rootfs);
+    const volumes = prepareImageVolumes(image.config, bundle, rootfs);
     const spec = imageToSpec(image.config, {
       image: ref,
       ...(users.passwd !== undefined && { passwd: users.passwd }),
@@ -63,6 +65,7 @@ export async function kapselRun(sys: Syscalls, opts: KapselRunOptions, log: Logg
       ...(opts.workdir !== undefined && { workdir: opts.workdir }),
       ...(opts.user !== undefined && { user: opts.user }),
       hostname: opts.hostname ?? id.slice(0, 12),
+      volumes,
       readonlyRootfs: opts.readOnly === true,
       terminal: false,
     });
