@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { KapselError } from '../common/errors.js';
 import { decompressLayer } from './compression.js';
 import { isSha256Digest, sha256Digest } from './digest.js';
@@ -55,14 +56,16 @@ interface Plan {
   readonly images: LoadedImage[];
 }
 
-/** Loads every image of the archive at `input` (a directory or a tar file). */
-export async function loadArchive(store: ContentStore, input: string): Promise<LoadResult> {
-  const st = await stat(input).catch((err: unknown) => {
+/** Loads every image of the archive at `input` (a directory or a tar file), or of a tar stream (stdin). */
+export async function loadArchive(store: ContentStore, input: string | Readable): Promise<LoadResult> {
+  const st = typeof input !== 'string' ? undefined : await stat(input).catch((err: unknown) => {
     throw new KapselError('ERR_IMAGE_ARCHIVE', `image archive \`${input}\`: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : String(err)}`);
   });
   const staging = await store.makeStagingDir();
   try {
-    const source: ArchiveSource = st.isDirectory() ? new DirectorySource(input, staging) : await TarSource.read(input, staging);
+    const source: ArchiveSource = typeof input === 'string' && st?.isDirectory() === true
+      ? new DirectorySource(input, staging)
+      : await TarSource.read(input, staging, typeof input === 'string' ? undefined : 'image archive on standard input');
     const plan: Plan = { blobs: new Map(), made: [], images: [] };
     let format: LoadResult['format'];
     if ((await source.file('manifest.json')) !== undefined) {

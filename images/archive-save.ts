@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
 import { KapselError } from '../common/errors.js';
@@ -39,10 +39,25 @@ export interface SaveOptions {
 const EPOCH = new Date(0);
 const ANNOTATION_CONTAINERD_NAME = 'io.containerd.image.name';
 
-/** Writes the images `refs` (names, ids) to the tar file `output`. */
-export async function saveArchive(store: ContentStore, refs: readonly string[], output: string, opts: SaveOptions = {}): Promise<void> {
+/** Writes the images `refs` (names, ids) to the tar file `output`, or to a stream (stdout). */
+export async function saveArchive(store: ContentStore, refs: readonly string[], output: string | Writable, opts: SaveOptions = {}): Promise<void> {
   if (refs.length === 0) throw new KapselError('ERR_USAGE', 'save: name at least one image');
   const format = opts.format ?? 'oci-archive';
+  if (typeof output !== 'string') {
+    const p = pack();
+    const written = pipeline(p, output);
+    written.catch(() => undefined);
+    try {
+      if (format === 'docker-archive') await writeDockerArchive(store, refs, p);
+      else await writeOciArchive(store, refs, p);
+      p.finalize();
+      await written;
+    } catch (err) {
+      p.destroy();
+      throw err;
+    }
+    return;
+  }
   const temp = `${output}.${randomBytes(6).toString('hex')}.tmp`;
   const p = pack();
   const written = pipeline(p, createWriteStream(temp, { flags: 'wx', mode: 0o644 }));

@@ -116,9 +116,10 @@ export class TarSource implements ArchiveSource {
     this.what = what;
   }
 
-  static async read(tarPath: string, stagingDir: string): Promise<TarSource> {
-    const source = new TarSource(`image archive \`${tarPath}\``);
-    await source.stageAll(createReadStream(tarPath), stagingDir);
+  /** Stages the tar file at `input`, or the tar stream `input` (stdin) named `what`. */
+  static async read(input: string | Readable, stagingDir: string, what?: string): Promise<TarSource> {
+    const source = new TarSource(what ?? `image archive \`${String(input)}\``);
+    await source.stageAll(typeof input === 'string' ? createReadStream(input) : input, stagingDir);
     return source;
   }
 

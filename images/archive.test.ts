@@ -182,3 +182,18 @@ test('not an archive: a clear error, nothing stored', async () => {
   await assertEmpty(store);
   assert.equal(readFileSync(file, 'utf8'), 'this is not a tar file at all');
 });
+
+test('save to a stream and load from a stream (stdout | stdin)', async () => {
+  const { PassThrough, Readable } = await import('node:stream');
+  const a = await openStore();
+  const d = await storeTestImage(a, NAME, SIMPLE_LAYERS);
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on('data', (c: Buffer) => chunks.push(c));
+  await saveArchive(a, [NAME], sink, { format: 'docker-archive' });
+  const b = await openStore();
+  const result = await loadArchive(b, Readable.from([Buffer.concat(chunks)]));
+  assert.deepEqual(result.images.map((i) => i.name), [NAME]);
+  assert.equal((await loadImage(b, NAME)).manifest.config.digest, (await loadImage(a, NAME)).manifest.config.digest);
+  assert.notEqual(result.images[0]!.descriptor.digest, d.digest, 'docker-archive layers are stored uncompressed: another manifest');
+});
