@@ -10,6 +10,13 @@ import { formatError } from './errors.js';
 import { pullCommand } from './kapsel/pull.js';
 import { loginCommand } from './kapsel/login.js';
 import { logoutCommand } from './kapsel/logout.js';
+import { imageCommand } from './kapsel/image.js';
+import { imagesCommand } from './kapsel/images.js';
+import { inspectImageCommand } from './kapsel/inspect-image.js';
+import { loadCommand } from './kapsel/load.js';
+import { rmiCommand } from './kapsel/rmi.js';
+import { saveCommand } from './kapsel/save.js';
+import { tagCommand } from './kapsel/tag.js';
 
 const logger = createLogger();
 
@@ -64,6 +71,14 @@ async function main(): Promise<void> {
     .command(pullCommand)
     .command(loginCommand)
     .command(logoutCommand)
+
+    .command(loadCommand)
+    .command(saveCommand)
+    .command(imagesCommand)
+    .command(inspectImageCommand)
+    .command(rmiCommand)
+    .command(tagCommand)
+    .command(imageCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .help()

@@ -1,8 +1,8 @@
 /**
  * `kapsel run IMAGE [CMD...]`: image -> bundle -> kapsel-runtime, in-process. The first use of
  * `busybox` builds the embedded default image from the host's busybox-static, so a machine
- * with no registry can run containers. Each container gets its own copy of the image's layers
- * under <store>/containers/<id>/ (overlayfs snapshots come with the rest of issue 5).
+ * with no registry can run containers. A container's root filesystem is an overlay of the
+ * image's shared layer snapshots (or a copy without overlayfs) under <store>/containers/<id>/.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,9 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { ContentStore, DEFAULT_STORE_ROOT } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
 import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
-import { loadImage, unpackImage } from '../images/image.js';
+import { loadImage } from '../images/image.js';
+import { prepareRootfs, releaseRootfs } from '../images/snapshots.js';
+import { prepareImageVolumes } from '../images/volumes.js';
 import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
 import { StateStore } from '../runtime/state-store.js';
@@ -48,11 +50,11 @@ export async function kapselRun(sys: Syscalls, opts: KapselRunOptions, log: Logg
   const image = await loadImage(store, ref);
   const id = opts.name ?? randomBytes(6).toString('hex');
   const bundle = join(storeRoot, 'containers', id);
-  const rootfs = join(bundle, 'rootfs');
-  mkdirSync(rootfs, { recursive: true, mode: 0o755 });
+  mkdirSync(bundle, { recursive: true, mode: 0o755 });
   try {
-    await unpackImage(store, image, rootfs, { syscalls: sys });
+    const { rootfs } = await prepareRootfs(store, image, bundle, sys);
     const users = readImageUserDb(rootfs);
+    const volumes = prepareImageVolumes(image.config, bundle, rootfs);
     const spec = imageToSpec(image.config, {
       image: ref,
       ...(users.passwd !== undefined && { passwd: users.passwd }),
@@ -63,6 +65,7 @@ export async function kapselRun(sys: Syscalls, opts: KapselRunOptions, log: Logg
       ...(opts.workdir !== undefined && { workdir: opts.workdir }),
       ...(opts.user !== undefined && { user: opts.user }),
       hostname: opts.hostname ?? id.slice(0, 12),
+      volumes,
       readonlyRootfs: opts.readOnly === true,
       terminal: false,
     });
@@ -70,6 +73,9 @@ export async function kapselRun(sys: Syscalls, opts: KapselRunOptions, log: Logg
     const state = new StateStore(opts.stateRoot ?? KAPSEL_STATE_ROOT);
     return await runContainer(sys, state, { id, bundle }, { destroyCgroup: destroyRecordedCgroup }, log);
   } finally {
-    if (opts.rm) rmSync(bundle, { recursive: true, force: true });
+    if (opts.rm) {
+      releaseRootfs(bundle, sys);
+      rmSync(bundle, { recursive: true, force: true });
+    }
   }
 }

@@ -158,6 +158,62 @@ export class ContentStore {
     }
   }
 
+  /**
+   * A fresh private directory under ingest/ for staging many blobs (an archive being loaded);
+   * the caller removes it, gc removes a stale one.
+   */
+  async makeStagingDir(): Promise<string> {
+    const dir = join(this.root, 'ingest', `stage-${Date.now()}-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  /**
+   * Moves `file` into blobs/ as `digest`. The caller hashed it while writing it (it lives in
+   * a staging directory of this store, so the rename stays on one filesystem); when the blob is
+   * already stored the file is simply removed.
+   */
+  async adopt(file: string, digest: string): Promise<void> {
+    checkSha256Digest(digest, 'adopted blob');
+    if (await this.has(digest)) {
+      await unlink(file).catch(() => undefined);
+      return;
+    }
+    try {
+      const handle = await open(file, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(file, this.blobPath(digest));
+    } catch (err) {
+      throw wrapError('ERR_IMAGE_STORE', `store blob ${digest} from \`${file}\``, err);
+    }
+  }
+
+  /**
+   * Deletes those of `candidates` that no index entry reaches any more (after an image was
+   * removed): unlike gc, this never touches blobs a concurrent pull is still writing.
+   */
+  async removeUnreferenced(candidates: Iterable<string>): Promise<GcResult> {
+    return this.locked(async () => {
+      const index = await this.readIndex();
+      const keep = await reachableDigests(index.manifests, (digest) => this.readIfPresent(digest));
+      const removed: string[] = [];
+      let freedBytes = 0;
+      for (const digest of new Set(candidates)) {
+        if (keep.has(digest) || !isSha256Digest(digest)) continue;
+        const info = await stat(this.blobPath(digest)).catch(() => undefined);
+        if (info === undefined) continue;
+        await rm(this.blobPath(digest), { force: true });
+        removed.push(digest);
+        freedBytes += info.size;
+      }
+      return { removed, freedBytes };
+    });
+  }
+
   /** Stores `value` as canonical-enough JSON (no whitespace) and returns its blob info. */
   async putJson(value: unknown): Promise<BlobInfo> {
     return this.put(Buffer.from(JSON.stringify(value)));
@@ -220,7 +276,7 @@ export class ContentStore {
       const ingest = join(this.root, 'ingest');
       for (const file of await readdir(ingest)) {
         const info = await stat(join(ingest, file)).catch(() => undefined);
-        if (info !== undefined && info.mtimeMs <= cutoff) await rm(join(ingest, file), { force: true });
+        if (info !== undefined && info.mtimeMs <= cutoff) await rm(join(ingest, file), { recursive: true, force: true });
       }
       return { removed, freedBytes };
     });

@@ -45,9 +45,19 @@ export interface EntryBody extends AsyncIterable<unknown> {
   resume(): unknown;
 }
 
-/** lsetxattr(2), injected: the Syscalls interface has no xattr calls yet. */
+/** lsetxattr(2) (Syscalls.lsetxattr, or a fake in tests). */
 export interface XattrWriter {
-  lsetxattr(path: string, name: string, value: Buffer): void;
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void;
+}
+
+/**
+ * xattrs a layer may not set: overlayfs reads trusted.overlay.* (opaque, redirect, metacopy,
+ * origin) on its lower directories, so a layer carrying them could make the merged tree differ
+ * from the one the image describes. kapsel writes trusted.overlay.opaque itself, from
+ * `.wh..wh..opq` entries, when it unpacks a layer for overlay.
+ */
+export function isForbiddenLayerXattr(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 }
 
 interface DirectoryMeta {
@@ -233,12 +243,16 @@ function applyOwner(ctx: EntryContext, path: string, header: Header): void {
 
 function applyXattrs(ctx: EntryContext, path: string, xattrs: ReadonlyMap<string, Buffer>, what: string): void {
   for (const [name, value] of xattrs) {
+    if (isForbiddenLayerXattr(name)) {
+      ctx.notes.push(`${what}: xattr ${name} refused: overlay metadata cannot come from a layer`);
+      continue;
+    }
     if (ctx.xattrs === undefined) {
       if (ctx.unwrittenXattrs++ === 0) ctx.notes.push(`${what}: xattr ${name} skipped: no xattr writer (lsetxattr) was given`);
       continue;
     }
     try {
-      ctx.xattrs.lsetxattr(path, name, value);
+      ctx.xattrs.lsetxattr(path, name, value, 0);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code !== 'string' || !XATTR_SKIPPABLE.has(code)) throw err;

@@ -20,6 +20,7 @@ import { lstatSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { KapselError } from '../common/errors.js';
+import { AT_FDCWD } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { checkLayerMediaType, decompressLayer } from './compression.js';
 import { RootResolver, UnsafePathError, cleanEntryPath } from './safe-path.js';
@@ -33,6 +34,8 @@ export type { XattrWriter } from './unpack-entry.js';
 const WHITEOUT_PREFIX = '.wh.';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 const WHITEOUT_OPAQUE = '.wh..wh..opq';
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const S_IFCHR = 0o020000;
 
 export interface UnpackOptions {
   /** Names the layer in errors and notes (its digest). */
@@ -45,8 +48,16 @@ export interface UnpackOptions {
   readonly syscalls: Pick<Syscalls, 'mknodat'>;
   /** Apply entry uid/gid (lchown). Default: when running as root. */
   readonly chown?: boolean;
-  /** lsetxattr(2); without it xattrs in the layer are skipped with a note. */
+  /** lsetxattr(2) (pass the Syscalls); without it xattrs in the layer are skipped with a note. */
   readonly xattrs?: XattrWriter;
+  /**
+   * `apply` (default): whiteouts delete from the lower layers already in `target`.
+   * `overlay`: `target` holds this layer alone, as an overlayfs lower directory: `.wh.NAME`
+   * becomes a 0/0 character device NAME and `.wh..wh..opq` the xattr trusted.overlay.opaque=y
+   * on its directory (overlayfs.rst "whiteouts and opaque directories"); needs `xattrs` and
+   * CAP_MKNOD + CAP_SYS_ADMIN.
+   */
+  readonly whiteouts?: 'apply' | 'overlay';
 }
 
 export interface UnpackResult {
@@ -86,6 +97,8 @@ export async function unpackLayer(target: string, source: Readable, opts: Unpack
     directories: new Map(),
     unwrittenXattrs: 0,
   };
+  const overlay = opts.whiteouts === 'overlay';
+  if (overlay && opts.xattrs === undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: unpacking for overlay needs an xattr writer`);
   const { compression, tar } = await decompressLayer(source);
   const hash = createHash('sha256');
   let tarBytes = 0;
@@ -103,7 +116,7 @@ export async function unpackLayer(target: string, source: Readable, opts: Unpack
     for await (const entry of parser) {
       const header = entry.header;
       const xattrs = tap.takeFor(header.name)?.xattrs ?? paxXattrsLossy(ctx, layer, header);
-      await applyTarEntry(ctx, layer, header, entry, xattrs);
+      await applyTarEntry(ctx, layer, header, entry, xattrs, overlay);
       entries++;
     }
   } catch (err) {
@@ -135,14 +148,15 @@ function paxXattrsLossy(ctx: EntryContext, layer: string, header: Header): Reado
   return xattrs;
 }
 
-async function applyTarEntry(ctx: EntryContext, layer: string, header: Header, body: EntryBody, xattrs: ReadonlyMap<string, Buffer>): Promise<void> {
+async function applyTarEntry(ctx: EntryContext, layer: string, header: Header, body: EntryBody, xattrs: ReadonlyMap<string, Buffer>, overlay: boolean): Promise<void> {
   const name = header.name;
   try {
     const parts = cleanEntryPath(name);
     const base = parts[parts.length - 1];
     if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
       body.resume();
-      applyWhiteout(ctx, parts.slice(0, -1), base);
+      if (overlay) overlayWhiteout(ctx, parts.slice(0, -1), base);
+      else applyWhiteout(ctx, parts.slice(0, -1), base);
       return;
     }
     await applyEntry(ctx, parts, header, body, xattrs, `layer ${layer}: entry \`${name}\``);
@@ -171,6 +185,24 @@ function applyWhiteout(ctx: EntryContext, parentParts: readonly string[], base: 
   // image-spec layer.md: a whiteout hides lower layers only, never entries of its own layer
   if (ctx.written.has(path.join('/'))) return;
   removeTree(ctx, ctx.resolver.abs(path));
+}
+
+/** The overlayfs form of a whiteout, in a directory that holds this layer only. */
+function overlayWhiteout(ctx: EntryContext, parentParts: readonly string[], base: string): void {
+  const dir = ctx.resolver.resolveDir(parentParts, true) as readonly string[];
+  if (base === WHITEOUT_OPAQUE) {
+    markWritten(ctx, dir);
+    (ctx.xattrs as XattrWriter).lsetxattr(ctx.resolver.abs(dir), OVERLAY_OPAQUE_XATTR, Buffer.from('y'), 0);
+    return;
+  }
+  if (base.startsWith(WHITEOUT_META_PREFIX)) return;
+  const victim = base.slice(WHITEOUT_PREFIX.length);
+  if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) throw new UnsafePathError(`whiteout of \`${victim}\` is not a file name`);
+  const path = [...dir, victim];
+  if (ctx.written.has(path.join('/'))) return; // an entry of this layer: not hidden
+  const abs = ctx.resolver.abs(path);
+  if (lstatSync(abs, { throwIfNoEntry: false }) !== undefined) removeTree(ctx, abs);
+  ctx.sys.mknodat(AT_FDCWD, abs, S_IFCHR, 0); // a 0/0 character device: overlayfs's whiteout
 }
 
 /** Removes every entry under `dir` that this layer did not write (recursing into kept directories). */
