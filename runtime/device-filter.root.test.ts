@@ -10,6 +10,7 @@ import { existsSync, rmdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { detectCgroupHost, newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
+import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 import { loadAndAttachDeviceProgram } from './container-cgroup.js';
 import { effectiveDeviceRules } from './device-rules.js';
 
@@ -56,7 +57,7 @@ describe('v2 device rules through the eBPF loader', { skip }, () => {
 
   it('a deny rule after the defaults wins (last match), and update replaces the program', () => {
     const { m, dir } = cgroup('denynull');
-    const rules = [...effectiveDeviceRules([{ allow: false, access: 'rwm' }], []), { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }];
+    const rules: DeviceCgroupRule[] = [...effectiveDeviceRules([{ allow: false, access: 'rwm' }], []), { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }];
     m.apply({ devices: rules });
     const w = run(dir, 'echo x > /dev/null');
     assert.notEqual(w.status, 0);
