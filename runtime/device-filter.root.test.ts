@@ -6,43 +6,29 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { detectCgroupHost, newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
+import { unifiedTestCgroups } from '../cgroups/unified-test-cgroups.js';
 import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 import { loadAndAttachDeviceProgram } from './container-cgroup.js';
 import { effectiveDeviceRules } from './device-rules.js';
 
-const host = (() => {
-  try {
-    return detectCgroupHost();
-  } catch {
-    return undefined;
-  }
-})();
-const skip = process.getuid?.() !== 0 ? 'needs root' : host?.v2 === undefined ? 'needs a cgroup2 mount' : false;
-const PARENT = `kapsel-devtest-${process.pid}`;
+const cgroups = unifiedTestCgroups(`kapsel-devtest-${process.pid}`);
 
 function run(dir: string, script: string): { status: number | null; stderr: string } {
   const r = spawnSync('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs && ${script}`], { encoding: 'utf8' });
   return { status: r.status, stderr: r.stderr };
 }
 
-describe('v2 device rules through the eBPF loader', { skip }, () => {
-  const mountPoint = host?.v2?.mountPoint ?? '/sys/fs/cgroup';
-  const managers: CgroupManager[] = [];
-
+describe('v2 device rules through the eBPF loader', { skip: cgroups.skip }, () => {
   after(async () => {
-    for (const m of managers) await m.destroy();
-    if (existsSync(`${mountPoint}/${PARENT}`)) rmdirSync(`${mountPoint}/${PARENT}`);
-    assert.equal(existsSync(`${mountPoint}/${PARENT}`), false);
+    await cgroups.cleanup();
+    assert.equal(existsSync(`${cgroups.mountPoint}/${cgroups.parent}`), false);
   });
 
   function cgroup(name: string): { m: CgroupManager; dir: string } {
-    const m = newCgroupManager({ cgroupsPath: `/${PARENT}/${name}`, id: name, mode: 'unified', loadAndAttachDeviceProgram });
-    managers.push(m);
-    m.create();
+    const m = cgroups.create(name, { loadAndAttachDeviceProgram });
     return { m, dir: m.paths()['unified']! };
   }
 
