@@ -6,29 +6,15 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { KapselError } from '../common/errors.js';
-import { sleepMs } from './cgroup-fs.js';
 import type { CgroupManager } from './manager.js';
-import { unifiedTestCgroups } from './unified-test-cgroups.js';
+import { exited, spawnWaiting, unifiedTestCgroups, until } from './root-test-support.js';
 
 const cgroups = unifiedTestCgroups(`kapsel-test-${process.pid}-v2`);
 const { host, skip, parent: PARENT } = cgroups;
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await sleepMs(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
 
 describe('cgroup v2 manager on the real kernel', { skip }, () => {
   const { mountPoint } = cgroups;
@@ -65,9 +51,7 @@ describe('cgroup v2 manager on the real kernel', { skip }, () => {
       assert.equal(readFileSync(`${mountPoint}/cgroup.subtree_control`, 'utf8').includes('pids'), false);
     }
 
-    const child = spawn('/bin/sh', ['-c', 'read line; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 60'], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const child = spawnWaiting('sleep 60');
     children.push(child);
     const pid = child.pid!;
     m.join(pid);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import type { CgroupManager } from '../cgroups/manager.js';
-import { unifiedTestCgroups } from '../cgroups/unified-test-cgroups.js';
+import { unifiedTestCgroups } from '../cgroups/root-test-support.js';
 import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 import { loadAndAttachDeviceProgram } from './container-cgroup.js';
 import { effectiveDeviceRules } from './device-rules.js';
