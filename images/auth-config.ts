@@ -11,12 +11,12 @@
  * read as `docker.io`. Credential helpers (`credsStore`, `credHelpers`) are not supported.
  */
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { KapselError, wrapError } from '../common/errors.js';
 import { DEFAULT_REGISTRY } from './reference.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 export interface Credentials {
   readonly username: string;
@@ -148,19 +148,10 @@ export async function removeCredentials(registry: string, env: Env = process.env
 
 /** Writes `text` to `path` with mode 0600 through a temp file and rename(2). */
 async function writePrivate(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeFileAtomic(path, text, 0o600);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
     throw wrapError('ERR_AUTH_CONFIG', `write credentials file \`${path}\``, err);
   }
 }

@@ -5,14 +5,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
 import { storeTestImage } from './image-fixture.js';
 import { loadImage } from './image.js';
 import { ContentStore } from './store.js';
-import { overlaySupported, prepareRootfs, pruneSnapshots, releaseRootfs } from './snapshots.js';
+import { chainIds, overlaySupported, prepareRootfs, pruneSnapshots, releaseRootfs } from './snapshots.js';
 import { removeImages } from './image-manage.js';
 import { KapselError } from '../common/errors.js';
 
@@ -66,7 +66,7 @@ test('overlay: shared snapshots, private writes, whiteouts and opaque dirs, clea
   writeFileSync(join(p1.rootfs, 'only-c1'), 'x');
   assert.equal(existsSync(join(p2.rootfs, 'only-c1')), false);
   assert.equal(readFileSync(join(p2.rootfs, 'etc', 'passwd'), 'utf8'), 'root:x:0:0::/root:/bin/sh\n');
-  const bottom = join(store.root, 'snapshots', image.config.rootfs.diff_ids[0]!.slice(7));
+  const bottom = join(store.root, 'snapshots', image.config.rootfs.diff_ids[0]!.slice(7)); // chain id of the bottom layer
   assert.equal(readFileSync(join(bottom, 'etc', 'passwd'), 'utf8'), 'root:x:0:0::/root:/bin/sh\n', 'the snapshot is untouched');
   assert.equal(readFileSync(join(c1, 'upper', 'only-c1'), 'utf8'), 'x');
   // rmi refuses an image in use
@@ -107,4 +107,107 @@ test('the copy fallback gives the same tree (whiteouts applied by deletion)', as
   assert.deepEqual(readdirSync(join(p.rootfs, 'var', 'cache')), ['new']);
   releaseRootfs(c, sys);
   assert.equal(existsSync(join(store.root, 'snapshots')), false);
+});
+
+/** What a path looks like in a root filesystem: type, mode, owner, content or link target. */
+function describe(root: string, path: string): string {
+  const abs = join(root, path);
+  const st = lstatSync(abs, { throwIfNoEntry: false });
+  if (st === undefined) return `${path}: missing`;
+  const meta = `mode=${(st.mode & 0o7777).toString(8)} uid=${st.uid} gid=${st.gid}`;
+  if (st.isSymbolicLink()) return `${path}: symlink -> ${readlinkSync(abs)}`;
+  if (st.isDirectory()) return `${path}: dir ${meta} [${readdirSync(abs).sort().join(' ')}]`;
+  return `${path}: file ${meta} ${JSON.stringify(readFileSync(abs, 'utf8'))}`;
+}
+
+/** The same image prepared as an overlay and as a copy: both trees, for the same paths. */
+async function bothWays(storeName: string, layers: Parameters<typeof storeTestImage>[2], paths: readonly string[], check: (rootfs: string, kind: string) => void): Promise<string[][]> {
+  const store = await ContentStore.open({ root: join(tmp, storeName), syscalls: sys });
+  await storeTestImage(store, NAME, layers);
+  const image = await loadImage(store, NAME);
+  const trees: string[][] = [];
+  for (const kind of ['overlay', 'copy'] as const) {
+    const c = join(store.root, 'containers', kind);
+    const p = await prepareRootfs(store, image, c, sys, { kind });
+    try {
+      assert.equal(p.kind, kind);
+      trees.push(paths.map((path) => describe(p.rootfs, path)));
+      check(p.rootfs, kind);
+    } finally {
+      releaseRootfs(c, sys);
+    }
+  }
+  assert.deepEqual(mounted(), []);
+  // overlay snapshots are named by chain id: the top one depends on the layers below it
+  assert.deepEqual(readdirSync(join(store.root, 'snapshots')).filter((n) => !n.startsWith('.')).sort(), chainIds(image.config.rootfs.diff_ids).map((c) => c.slice(7)).sort());
+  return trees;
+}
+
+test('a hard link to a file of a lower layer: the target is copied up, content, mode, owner and xattrs kept', async () => {
+  const layers = [
+    [
+      { header: { name: 'usr/', type: 'directory' as const } },
+      { header: { name: 'usr/bin/', type: 'directory' as const } },
+      { header: { name: 'usr/bin/tool', mode: 0o4755, uid: 1000, gid: 1000, pax: { 'SCHILY.xattr.user.kapsel': 'lower' } }, content: 'tool v1\n' },
+    ],
+    [{ header: { name: 'usr/bin/alias', type: 'link' as const, linkname: 'usr/bin/tool' } }],
+  ];
+  const [overlay, copy] = await bothWays('store-link', layers, ['usr/bin', 'usr/bin/tool', 'usr/bin/alias'], (rootfs, kind) => {
+    const alias = join(rootfs, 'usr', 'bin', 'alias');
+    assert.equal(statSync(alias).ino, statSync(join(rootfs, 'usr', 'bin', 'tool')).ino, `${kind}: one inode, two names`);
+    assert.equal(sys.lgetxattr(alias, 'user.kapsel').toString(), 'lower', `${kind}: xattr kept`);
+  });
+  assert.deepEqual(overlay, [
+    'usr/bin: dir mode=755 uid=0 gid=0 [alias tool]',
+    'usr/bin/tool: file mode=4755 uid=1000 gid=1000 "tool v1\\n"',
+    'usr/bin/alias: file mode=4755 uid=1000 gid=1000 "tool v1\\n"',
+  ]);
+  assert.deepEqual(overlay, copy, 'the overlay and the copy give the same tree');
+});
+
+test('a parent symlink of a lower layer is followed (lib -> usr/lib, then lib/x.so), as in the merged tree', async () => {
+  const layers = [
+    [
+      { header: { name: 'usr/', type: 'directory' as const } },
+      { header: { name: 'usr/lib/', type: 'directory' as const, mode: 0o750, uid: 7, gid: 8 } },
+      { header: { name: 'usr/lib/a.so' }, content: 'a' },
+      { header: { name: 'lib', type: 'symlink' as const, linkname: 'usr/lib' } },
+      { header: { name: 'lib64', type: 'symlink' as const, linkname: '/usr/lib' } },
+    ],
+    [
+      { header: { name: 'lib/x.so' }, content: 'x' },
+      { header: { name: 'lib64/y.so' }, content: 'y' },
+      { header: { name: 'lib/a-link.so', type: 'link' as const, linkname: 'lib64/a.so' } },
+    ],
+  ];
+  const paths = ['lib', 'lib64', 'usr/lib', 'usr/lib/x.so', 'usr/lib/y.so', 'usr/lib/a-link.so', 'usr/lib/a.so'];
+  const [overlay, copy] = await bothWays('store-symlink', layers, paths, (rootfs) => {
+    assert.equal(readFileSync(join(rootfs, 'lib', 'x.so'), 'utf8'), 'x');
+  });
+  assert.deepEqual(overlay, [
+    'lib: symlink -> usr/lib',
+    'lib64: symlink -> /usr/lib',
+    'usr/lib: dir mode=750 uid=7 gid=8 [a-link.so a.so x.so y.so]',
+    'usr/lib/x.so: file mode=644 uid=0 gid=0 "x"',
+    'usr/lib/y.so: file mode=644 uid=0 gid=0 "y"',
+    'usr/lib/a-link.so: file mode=644 uid=0 gid=0 "a"',
+    'usr/lib/a.so: file mode=644 uid=0 gid=0 "a"',
+  ]);
+  assert.deepEqual(overlay, copy, 'the overlay and the copy give the same tree');
+});
+
+test('a hard link to a file a middle layer deleted fails as in the copy: the target does not exist', async () => {
+  const store = await ContentStore.open({ root: join(tmp, 'store-whiteout-link'), syscalls: sys });
+  await storeTestImage(store, NAME, [
+    [{ header: { name: 'f' }, content: 'gone' }],
+    [{ header: { name: '.wh.f' } }],
+    [{ header: { name: 'g', type: 'link', linkname: 'f' } }],
+  ]);
+  const image = await loadImage(store, NAME);
+  for (const kind of ['overlay', 'copy'] as const) {
+    const c = join(store.root, 'containers', kind);
+    await assert.rejects(prepareRootfs(store, image, c, sys, { kind }), /hard link target `f` does not exist inside the root/, kind);
+    releaseRootfs(c, sys);
+  }
+  assert.deepEqual(mounted(), []);
 });

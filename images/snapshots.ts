@@ -1,7 +1,7 @@
 /**
  * Layer snapshots and container root filesystems.
  *
- *   <store>/snapshots/<diff_id hex>/     one layer, unpacked alone in overlayfs format
+ *   <store>/snapshots/<chain id hex>/    one layer, unpacked alone in overlayfs format
  *                                        (whiteouts as 0/0 character devices, opaque
  *                                        directories as trusted.overlay.opaque=y), read-only
  *                                        by convention, shared by every container and image
@@ -13,9 +13,12 @@
  *   <containerDir>/rootfs.json           what prepareRootfs did (kind, image, layers): read by
  *                                        releaseRootfs, rmi's in-use check and prune
  *
- * A snapshot is keyed by the layer's diff_id (its uncompressed digest): with overlayfs each layer
- * directory holds that layer only, so the same layer in two images is one directory. The unpacker
- * checks the diff_id as it reads (unpack.ts). Overlayfs is probed once per store (mount a tiny
+ * A snapshot is keyed by the layer's chain ID (image-spec config.md "Layer ChainID": the bottom
+ * layer's diff_id, then sha256 of `<parent chain id> <diff_id>`), as containerd's are: a layer's
+ * entries are resolved against the layers below it (a parent symlink of a lower layer is
+ * followed, a hard link to a lower file copies it up: overlay-lowers.ts), so its directory
+ * depends on them. The same stack of layers in two images is one set of directories. The
+ * unpacker checks the diff_id as it reads (unpack.ts). Overlayfs is probed once per store (mount a tiny
  * overlay under snapshots/); without it (not root, a store on a filesystem overlayfs cannot use
  * as upper, an old kernel) each container gets a full copy of the layers, as before.
  *
@@ -31,6 +34,7 @@ import { KapselError } from '../common/errors.js';
 import { AT_FDCWD, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH } from '../sys/constants.js';
 import { isErrno } from '../sys/syscall-error.js';
 import type { Syscalls } from '../sys/syscalls.js';
+import { sha256Digest } from './digest.js';
 import { listImageRecords } from './image-find.js';
 import { unpackImage, type ResolvedImage } from './image.js';
 import type { ContentStore } from './store.js';
@@ -50,7 +54,7 @@ interface RootfsRecord {
   readonly kind: RootfsKind;
   readonly image: string;
   readonly imageId: string;
-  /** diff_id hex of each layer, lowest first (overlay only). */
+  /** Snapshot names (chain id hex) of each layer, lowest first (overlay only). */
   readonly snapshots: string[];
 }
 
@@ -66,12 +70,27 @@ const probes = new Map<string, Promise<boolean>>();
 const snapshotsDir = (store: ContentStore): string => join(store.root, 'snapshots');
 const hexOf = (digest: string): string => digest.slice(digest.indexOf(':') + 1);
 
-/** The snapshot directory of a layer, unpacking it first unless another call already did. */
-export async function ensureSnapshot(store: ContentStore, image: ResolvedImage, index: number, sys: Syscalls): Promise<{ dir: string; unpacked: boolean }> {
+/** The chain IDs of `diffIds` (lowest first): image-spec config.md "Layer ChainID". */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const diffId of diffIds) {
+    const parent = out[out.length - 1];
+    out.push(parent === undefined ? diffId : sha256Digest(`${parent} ${diffId}`));
+  }
+  return out;
+}
+
+/**
+ * The snapshot directory of layer `index`, unpacking it first unless another call already did;
+ * `lowers` are the snapshot directories of the layers below it, lowest first.
+ */
+export async function ensureSnapshot(store: ContentStore, image: ResolvedImage, index: number, lowers: readonly string[], sys: Syscalls): Promise<{ dir: string; unpacked: boolean }> {
   const layer = image.manifest.layers[index];
   const diffId = image.config.rootfs.diff_ids[index];
-  if (layer === undefined || diffId === undefined) throw new KapselError('ERR_IMAGE_INVALID', `image \`${image.name}\`: no layer ${index}`);
-  const hex = hexOf(diffId);
+  const chainId = chainIds(image.config.rootfs.diff_ids.slice(0, index + 1))[index];
+  if (layer === undefined || diffId === undefined || chainId === undefined) throw new KapselError('ERR_IMAGE_INVALID', `image \`${image.name}\`: no layer ${index}`);
+  if (lowers.length !== index) throw new KapselError('ERR_IMAGE_INVALID', `image \`${image.name}\`: layer ${index} needs the ${index} snapshots below it`);
+  const hex = hexOf(chainId);
   const root = snapshotsDir(store);
   const dir = join(root, hex);
   if (existsSync(dir)) return { dir, unpacked: false };
@@ -82,7 +101,15 @@ export async function ensureSnapshot(store: ContentStore, image: ResolvedImage, 
     const temp = join(root, `.tmp-${hex}-${randomBytes(4).toString('hex')}`);
     mkdirSync(temp, { mode: 0o755 });
     try {
-      await unpackLayer(temp, store.openBlob(layer.digest), { layer: layer.digest, mediaType: layer.mediaType, diffId, syscalls: sys, xattrs: sys, whiteouts: 'overlay' });
+      await unpackLayer(temp, store.openBlob(layer.digest), {
+        layer: layer.digest,
+        mediaType: layer.mediaType,
+        diffId,
+        syscalls: sys,
+        xattrs: sys,
+        whiteouts: 'overlay',
+        lowers: { dirs: lowers, xattrs: sys },
+      });
       renameSync(temp, dir);
     } catch (err) {
       rmSync(temp, { recursive: true, force: true });
@@ -161,7 +188,7 @@ export async function prepareRootfs(store: ContentStore, image: ResolvedImage, c
   const dirs: string[] = [];
   let unpackedLayers = 0;
   for (let i = 0; i < image.manifest.layers.length; i++) {
-    const snap = await ensureSnapshot(store, image, i, sys);
+    const snap = await ensureSnapshot(store, image, i, dirs, sys);
     dirs.push(snap.dir);
     if (snap.unpacked) unpackedLayers++;
   }
@@ -169,7 +196,7 @@ export async function prepareRootfs(store: ContentStore, image: ResolvedImage, c
   const work = join(containerDir, 'work');
   mkdirSync(upper, { mode: 0o755 });
   mkdirSync(work, { mode: 0o700 });
-  writeRecord(containerDir, { kind: 'overlay', ...base, snapshots: image.config.rootfs.diff_ids.map(hexOf) });
+  writeRecord(containerDir, { kind: 'overlay', ...base, snapshots: chainIds(image.config.rootfs.diff_ids).map(hexOf) });
   mountOverlay(sys, [...dirs].reverse(), upper, work, rootfs);
   return { rootfs, kind: 'overlay', unpackedLayers };
 }
@@ -224,7 +251,7 @@ export async function pruneSnapshots(store: ContentStore): Promise<{ removed: st
   const root = snapshotsDir(store);
   if (!existsSync(root)) return { removed: [], freedBytes: 0 };
   const keep = new Set<string>();
-  for (const r of await listImageRecords(store)) for (const d of r.image?.config.rootfs.diff_ids ?? []) keep.add(hexOf(d));
+  for (const r of await listImageRecords(store)) for (const c of chainIds(r.image?.config.rootfs.diff_ids ?? [])) keep.add(hexOf(c));
   for (const [, record] of listRecords(store.root)) for (const hex of record.snapshots) keep.add(hexOf(hex));
   const removed: string[] = [];
   const staleMs = Date.now() - 60 * 60_000;

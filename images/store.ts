@@ -26,6 +26,7 @@ import { ANNOTATION, MEDIA_TYPE, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, type Descr
 import { parseImageIndex, parseJson } from './oci-validate.js';
 import { reachableDigests } from './store-gc.js';
 import { withFileLock, type LockSyscalls } from './store-lock.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 export const DEFAULT_STORE_ROOT = '/var/lib/kapsel';
 const LOCK_TIMEOUT_MS = 60_000;
@@ -307,7 +308,7 @@ export class ContentStore {
     await this.locked(async () => {
       const index = await this.readIndex();
       const next: ImageIndex = { ...index, manifests: edit(index.manifests) };
-      await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
+      await writeFileDurable(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
     });
   }
 
@@ -350,20 +351,11 @@ async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {
   }
 }
 
-/** Temp file in the same directory, fsync, rename(2) over the target, fsync the directory. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+/** writeFileAtomic, then fsync the directory so the rename itself is durable. */
+async function writeFileDurable(path: string, text: string): Promise<void> {
   try {
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeFileAtomic(path, text, 0o644);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
     throw wrapError('ERR_IMAGE_STORE', `write \`${path}\``, err);
   }
   const dir = await open(join(path, '..'), 'r');

@@ -29,6 +29,7 @@ import type { Header } from 'tar-stream';
 import { AT_FDCWD } from '../sys/constants.js';
 import { isErrno } from '../sys/syscall-error.js';
 import type { Syscalls } from '../sys/syscalls.js';
+import { isOverlayWhiteout, type OverlayLowers } from './overlay-lowers.js';
 import { UnsafePathError, cleanEntryPath, type RootResolver } from './safe-path.js';
 
 // <sys/stat.h> file type bits for mknod(2)
@@ -72,6 +73,8 @@ export interface EntryContext {
   readonly sys: Pick<Syscalls, 'mknodat'>;
   readonly chown: boolean;
   readonly xattrs: XattrWriter | undefined;
+  /** The layers below, merged, when unpacking a layer alone for overlay with its lowers. */
+  readonly lowers: OverlayLowers | undefined;
   readonly notes: string[];
   /** Real paths (joined by `/`) this layer wrote, with their ancestors: whiteouts spare them. */
   readonly written: Set<string>;
@@ -177,7 +180,10 @@ export async function applyEntry(ctx: EntryContext, parts: readonly string[], he
   }
 }
 
-/** A hard link's target, resolved inside the root; it must exist and not be a directory. */
+/**
+ * A hard link's target, resolved inside the root; it must exist and not be a directory. A target
+ * only a lower layer holds (unpacking for overlay) is copied up into this layer first.
+ */
 function resolveLinkTarget(ctx: EntryContext, linkname: string): string {
   let parts: string[];
   try {
@@ -188,8 +194,18 @@ function resolveLinkTarget(ctx: EntryContext, linkname: string): string {
   }
   const name = parts[parts.length - 1];
   const parent = name === undefined ? undefined : ctx.resolver.resolveDir(parts.slice(0, -1), false);
-  const path = parent === undefined || name === undefined ? undefined : ctx.resolver.abs([...parent, name]);
-  const st = path === undefined ? undefined : lstatSync(path, { throwIfNoEntry: false });
+  let path = parent === undefined || name === undefined ? undefined : ctx.resolver.abs([...parent, name]);
+  let st = path === undefined ? undefined : lstatSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && ctx.lowers !== undefined && isOverlayWhiteout(st)) st = undefined; // deleted by this layer
+  else if (st === undefined && parent !== undefined && name !== undefined && ctx.lowers !== undefined) {
+    const lower = ctx.lowers.lookup([...parent, name]);
+    if (lower !== undefined && !lower.stats.isDirectory()) {
+      const dir = ctx.resolver.resolveDir(parts.slice(0, -1), true) as readonly string[];
+      path = ctx.resolver.abs([...dir, name]);
+      ctx.lowers.copyUpFile(lower, path);
+      st = lower.stats;
+    }
+  }
   if (path === undefined || st === undefined) throw new UnsafePathError(`hard link target \`${linkname}\` does not exist inside the root`, 'ENOENT');
   if (st.isDirectory()) throw new UnsafePathError(`hard link target \`${linkname}\` is a directory`, 'EPERM');
   return path;

@@ -26,6 +26,7 @@ import { checkLayerMediaType, decompressLayer } from './compression.js';
 import { RootResolver, UnsafePathError, cleanEntryPath } from './safe-path.js';
 import { XattrTap, xattrsFromPax } from './tar-xattrs.js';
 import { applyEntry, applyDirectoryTimes, markWritten, type EntryContext } from './unpack-entry.js';
+import { OverlayLowers, type XattrReader } from './overlay-lowers.js';
 
 import type { EntryBody, XattrWriter } from './unpack-entry.js';
 
@@ -58,6 +59,12 @@ export interface UnpackOptions {
    * CAP_MKNOD + CAP_SYS_ADMIN.
    */
   readonly whiteouts?: 'apply' | 'overlay';
+  /**
+   * With `whiteouts: 'overlay'`: the snapshot directories of the layers below, lowest first.
+   * Entry paths are then resolved against the merged tree (a parent symlink of a lower layer is
+   * followed) and a hard link to a lower file copies it up first (overlay-lowers.ts).
+   */
+  readonly lowers?: { readonly dirs: readonly string[]; readonly xattrs: XattrReader };
 }
 
 export interface UnpackResult {
@@ -86,19 +93,37 @@ export class LayerEntryError extends KapselError {
 export async function unpackLayer(target: string, source: Readable, opts: UnpackOptions): Promise<UnpackResult> {
   const layer = opts.layer ?? 'layer';
   checkLayerMediaType(opts.mediaType, layer);
-  const resolver = new RootResolver(realpathSync(target));
+  const overlay = opts.whiteouts === 'overlay';
+  if (overlay && opts.xattrs === undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: unpacking for overlay needs an xattr writer`);
+  if (!overlay && opts.lowers !== undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: lower layers are for unpacking for overlay only`);
+  const root = realpathSync(target);
+  const chown = opts.chown ?? process.geteuid?.() === 0;
+  const lowers = opts.lowers === undefined || opts.xattrs === undefined ? undefined : new OverlayLowers({
+    top: root,
+    lowers: opts.lowers.dirs,
+    xattrReader: opts.lowers.xattrs,
+    sys: { mknodat: (...a) => opts.syscalls.mknodat(...a), lsetxattr: (...a) => (opts.xattrs as XattrWriter).lsetxattr(...a) },
+    chown,
+  });
   const ctx: EntryContext = {
-    resolver,
+    resolver: new RootResolver(root, lowers === undefined ? undefined : {
+      lookup: (real) => lowers.lookup(real),
+      copyUpDirectory: (real, from) => {
+        lowers.copyUpDirectory(from, ctx.resolver.abs(real));
+        // overlayfs shows the upper copy's mode and times: the lower's, once this layer is done
+        const st = from.stats;
+        ctx.directories.set(real.join('/'), { real, mode: st.mode & 0o7777, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
+      },
+    }),
     sys: opts.syscalls,
-    chown: opts.chown ?? process.geteuid?.() === 0,
+    chown,
     xattrs: opts.xattrs,
+    lowers,
     notes: [],
     written: new Set<string>(),
     directories: new Map(),
     unwrittenXattrs: 0,
   };
-  const overlay = opts.whiteouts === 'overlay';
-  if (overlay && opts.xattrs === undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: unpacking for overlay needs an xattr writer`);
   const { compression, tar } = await decompressLayer(source);
   const hash = createHash('sha256');
   let tarBytes = 0;
