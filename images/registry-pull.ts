@@ -93,6 +93,7 @@ async function pullWith(client: RegistryClient, ref: ImageReference, name: strin
   const { store } = opts;
   const platform = opts.platform ?? DEFAULT_PLATFORM;
   const emit = opts.onProgress ?? ((): void => undefined);
+  await store.removeAbandonedIngest(); // what a killed pull left behind
 
   // 1. the manifest the reference names
   const top = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');

@@ -26,12 +26,16 @@ import { ANNOTATION, MEDIA_TYPE, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, type Descr
 import { parseImageIndex, parseJson } from './oci-validate.js';
 import { reachableDigests } from './store-gc.js';
 import { withFileLock, type LockSyscalls } from './store-lock.js';
+import { isErrno } from '../sys/syscall-error.js';
+import { LOCK_EX, LOCK_NB } from '../sys/syscalls.js';
 import { writeFileAtomic } from './write-atomic.js';
 
 export const DEFAULT_STORE_ROOT = '/var/lib/kapsel';
 const LOCK_TIMEOUT_MS = 60_000;
 /** gc leaves blobs and ingest files younger than this: a pull may not have tagged them yet. */
 const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+/** An unlocked ingest file at least this old belongs to a writer that died (see put). */
+const ABANDONED_INGEST_MS = 1000;
 
 export interface StoreOptions {
   /** Default /var/lib/kapsel. */
@@ -128,10 +132,12 @@ export class ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     const handle = await open(temp, 'wx', 0o644).catch((err: unknown) => {
-      throw wrapError('ERR_IMAGE_STORE', `create \`${temp}\``, err);
+      throw storeWriteError(`create \`${temp}\``, err);
     });
     let renamed = false;
     try {
+      // held until close (or the writer's death): removeAbandonedIngest leaves a locked file alone
+      this.sys.flock(handle.fd, LOCK_EX | LOCK_NB);
       for await (const chunk of chunks(source)) {
         size += chunk.byteLength;
         if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedDigest, expectedSize, `more than ${expectedSize}`);
@@ -152,11 +158,43 @@ export class ContentStore {
       return { digest, size };
     } catch (err) {
       if (err instanceof KapselError) throw err;
-      throw wrapError('ERR_IMAGE_STORE', `write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
+      throw storeWriteError(`write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
     } finally {
       await handle.close().catch(() => undefined);
       if (!renamed) await unlink(temp).catch(() => undefined);
     }
+  }
+
+  /**
+   * Removes ingest files of writers that died (kill -9, power loss) instead of leaving them for
+   * gc: a live put() holds flock(2) on its file, the kernel drops it with the process, so an
+   * unlocked file older than a second is abandoned. Staging directories are gc's.
+   */
+  async removeAbandonedIngest(): Promise<string[]> {
+    const ingest = join(this.root, 'ingest');
+    const removed: string[] = [];
+    const cutoff = Date.now() - ABANDONED_INGEST_MS;
+    for (const entry of await readdir(ingest).catch(() => [] as string[])) {
+      if (entry.startsWith('stage-')) continue;
+      const path = join(ingest, entry);
+      const handle = await open(path, 'r').catch(() => undefined);
+      if (handle === undefined) continue;
+      try {
+        const st = await handle.stat();
+        if (!st.isFile() || st.mtimeMs > cutoff) continue;
+        try {
+          this.sys.flock(handle.fd, LOCK_EX | LOCK_NB);
+        } catch (err) {
+          if (isErrno(err, 'EAGAIN')) continue; // a live writer
+          throw err;
+        }
+        await unlink(path).catch(() => undefined);
+        removed.push(entry);
+      } finally {
+        await handle.close();
+      }
+    }
+    return removed;
   }
 
   /**
@@ -329,6 +367,18 @@ function checkName(name: string): void {
   if (name === '' || /[\u0000-\u001f]/.test(name)) {
     throw new KapselError('ERR_IMAGE_REFERENCE', `image name ${JSON.stringify(name)}: must be a non-empty string without control characters`);
   }
+}
+
+/** A failed write into the store; a full disk says so (nothing half-written stays behind). */
+function storeWriteError(operation: string, err: unknown): KapselError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new KapselError('ERR_IMAGE_STORE_FULL', `${operation}: ${code} (no space left on the store's filesystem)`, {
+      cause: err,
+      hint: 'free space on that filesystem (or point KAPSEL_STORE elsewhere) and retry; nothing half-written was kept',
+    });
+  }
+  return wrapError('ERR_IMAGE_STORE', operation, err);
 }
 
 function missingBlob(digest: string, operation?: string): KapselError {
