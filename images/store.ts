@@ -430,7 +430,7 @@ async function writeFileDurable(path: string, text: string): Promise<void> {
   try {
     await writeFileAtomic(path, text, 0o644);
   } catch (err) {
-    throw wrapError('ERR_IMAGE_STORE', `write \`${path}\``, err);
+    throw storeWriteError(`write \`${path}\``, err);
   }
   const dir = await open(join(path, '..'), 'r');
   try {
