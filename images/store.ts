@@ -137,6 +137,7 @@ export class ContentStore {
       throw storeWriteError(`create \`${temp}\``, err);
     });
     let renamed = false;
+    let inflight: Promise<void> = Promise.resolve();
     try {
       // held until close (or the writer's death): removeAbandonedIngest leaves a locked file alone
       this.sys.flock(handle.fd, LOCK_EX | LOCK_NB);
@@ -144,7 +145,6 @@ export class ContentStore {
       // writev(2), one batch in flight while the next is gathered: no copies, few syscalls.
       let batch: Uint8Array[] = [];
       let batchBytes = 0;
-      let inflight: Promise<void> = Promise.resolve();
       for await (const chunk of chunks(source)) {
         size += chunk.byteLength;
         if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedDigest, expectedSize, `more than ${expectedSize}`);
@@ -154,6 +154,7 @@ export class ContentStore {
         if (batchBytes >= WRITE_BATCH_BYTES) {
           await inflight;
           inflight = writeAll(handle, batch, batchBytes);
+          inflight.catch(() => undefined); // a failure (ENOSPC) is thrown where it is awaited
           batch = [];
           batchBytes = 0;
         }
@@ -176,6 +177,7 @@ export class ContentStore {
       if (err instanceof KapselError) throw err;
       throw storeWriteError(`write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
     } finally {
+      await inflight.catch(() => undefined); // never close the file under a write
       await handle.close().catch(() => undefined);
       if (!renamed) await unlink(temp).catch(() => undefined);
     }
