@@ -246,3 +246,15 @@ test('removeAbandonedIngest removes old unlocked ingest files and keeps locked, 
     await exited;
   }
 });
+
+test('put of a blob larger than several write batches, in socket-sized chunks, stores it byte for byte', async () => {
+  const store = await openStore();
+  const data = Buffer.alloc(5 * 1024 * 1024 + 12345);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < data.length; off += 65536) chunks.push(data.subarray(off, off + 65536));
+  const info = await store.put(Readable.from(chunks), sha256Digest(data), data.length);
+  assert.equal(info.size, data.length);
+  assert.ok(readFileSync(store.blobPath(info.digest)).equals(data));
+  assert.deepEqual(readdirSync(join(store.root, 'ingest')), []);
+});
