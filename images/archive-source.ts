@@ -55,8 +55,11 @@ export function cleanArchiveName(what: string, name: string): string {
   return parts.join('/');
 }
 
-/** Copies `source` to `target` (created exclusively), returning its digest and size. */
-async function stageStream(source: Readable, target: string): Promise<{ digest: string; size: number }> {
+/**
+ * Copies `source` (archive entry `entry`) to `target` (created exclusively), returning its
+ * digest and size. A full disk is ERR_IMAGE_STORE_FULL naming the entry and the staging file.
+ */
+async function stageStream(source: Readable, target: string, entry: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   const tap = new Transform({
@@ -66,7 +69,16 @@ async function stageStream(source: Readable, target: string): Promise<{ digest: 
       done(null, chunk);
     },
   });
-  await pipeline(source, tap, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+  try {
+    await pipeline(source, tap, createWriteStream(target, { flags: 'wx', mode: 0o600 }));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOSPC' && code !== 'EDQUOT') throw err;
+    throw new KapselError('ERR_IMAGE_STORE_FULL', `stage archive entry \`${entry}\` into \`${target}\`: ${code} (no space left on the store's filesystem)`, {
+      cause: err,
+      hint: 'free space on that filesystem (or point KAPSEL_STORE elsewhere) and retry; nothing was loaded',
+    });
+  }
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
@@ -98,7 +110,7 @@ export class DirectorySource implements ArchiveSource {
     if (!real.startsWith(`${root}/`)) throw new ArchiveEntryError(this.what, clean, 'resolves outside the archive directory');
     if (!(await lstat(real)).isFile()) throw new ArchiveEntryError(this.what, clean, 'is not a regular file');
     const target = join(this.stagingDir, `f${this.counter++}`);
-    const { digest, size } = await stageStream(createReadStream(real), target);
+    const { digest, size } = await stageStream(createReadStream(real), target, clean);
     const file = { path: target, digest, size };
     this.staged.set(clean, file);
     return file;
@@ -155,7 +167,7 @@ export class TarSource implements ArchiveSource {
         seen.add(name);
         if (h.type === 'file' || h.type === 'contiguous-file') {
           const target = join(stagingDir, `t${counter++}`);
-          const { digest, size } = await stageStream(entry as unknown as Readable, target);
+          const { digest, size } = await stageStream(entry as unknown as Readable, target, h.name);
           this.files.set(name, { path: target, digest, size });
         } else if (h.type === 'symlink' || h.type === 'link') {
           entry.resume();

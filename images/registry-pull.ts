@@ -30,7 +30,6 @@ import type { ContentStore } from './store.js';
 
 const DEFAULT_CONCURRENCY = 3;
 const MAX_INDEX_DEPTH = 4;
-const COALESCE_BYTES = 1024 * 1024;
 
 export type PullProgress =
   | { readonly kind: 'resolved'; readonly name: string; readonly digest: string; readonly manifestDigest: string; readonly platform?: string }
@@ -93,6 +92,7 @@ async function pullWith(client: RegistryClient, ref: ImageReference, name: strin
   const { store } = opts;
   const platform = opts.platform ?? DEFAULT_PLATFORM;
   const emit = opts.onProgress ?? ((): void => undefined);
+  await store.removeAbandonedIngest(); // what a killed pull left behind
 
   // 1. the manifest the reference names
   const top = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
@@ -190,24 +190,12 @@ async function runBounded<T>(items: readonly T[], limit: number, fn: (item: T) =
   if (failure !== undefined) throw failure.err;
 }
 
-/**
- * The body in chunks of about COALESCE_BYTES (sockets deliver ~64 KiB, and the store awaits one
- * write per chunk), reporting every received chunk.
- */
+/** The body's chunks as they arrive, each reported (store.put batches the writes). */
 async function* countBytes(source: Readable, onChunk: (n: number) => void): AsyncIterable<Uint8Array> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   for await (const chunk of source as AsyncIterable<Buffer>) {
     onChunk(chunk.length);
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    if (pendingBytes >= COALESCE_BYTES) {
-      yield pending.length === 1 ? chunk : Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-    }
+    yield chunk;
   }
-  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
 }
 
 function uniqueByDigest(descriptors: readonly Descriptor[]): Descriptor[] {
