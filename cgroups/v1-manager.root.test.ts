@@ -120,7 +120,8 @@ describe('cgroup v1 manager on the real kernel', { skip }, () => {
     assert.equal(procState(pid), 'D');
     await m.thaw();
     assert.equal(m.frozen(), false);
-    assert.equal(procState(pid), 'S');
+    // thawed, the task runs again (briefly R) and goes back to sleep in nanosleep
+    await until(() => procState(pid) === 'S', 'sleep asleep again after thaw');
 
     assert.throws(
       () => m.update({ memory: { limit: 4096, checkBeforeUpdate: true } }),
