@@ -59,6 +59,7 @@ static int nclients;
 static int stdin_w = -1;  /* write end of the container's stdin pipe (-i without -t) */
 static int pty_master = -1;
 static int tty_mode, interactive;
+static struct winsize pending_ws;  /* a resize that came before the pty master */
 
 struct partial { char buf[LINE_MAX_BYTES]; size_t len; const char *name; };
 static struct partial out_part = { .name = "stdout" }, err_part = { .name = "stderr" };
@@ -192,9 +193,10 @@ static int client_frame(int fd) {
 	if (h[0] == 0 && interactive && in >= 0) write_all(in, data, len);
 	else if (h[0] == 1 && !tty_mode && stdin_w >= 0) { close(stdin_w); stdin_w = -1; }
 	else if (h[0] == 1 && tty_mode && interactive && pty_master >= 0) write_all(pty_master, "\x04", 1);
-	else if (h[0] == 2 && len == 4 && pty_master >= 0) {
+	else if (h[0] == 2 && len == 4) {
 		struct winsize ws = { .ws_row = (unsigned short)((data[0] & 0xff) << 8 | (data[1] & 0xff)), .ws_col = (unsigned short)((data[2] & 0xff) << 8 | (data[3] & 0xff)) };
-		ioctl(pty_master, TIOCSWINSZ, &ws);
+		pending_ws = ws;
+		if (pty_master >= 0) ioctl(pty_master, TIOCSWINSZ, &ws);
 	}
 	return 0;
 }
@@ -373,7 +375,11 @@ int main(int argc, char **argv) {
 		if (fds[4].revents && !pump(pty_master, 1)) { close(pty_master); pty_master = -1; }
 		if (fds[5].revents) {
 			int m = receive_master(csock);
-			if (m >= 0) { pty_master = m; fcntl(m, F_SETFL, O_NONBLOCK); }
+			if (m >= 0) {
+				pty_master = m;
+				fcntl(m, F_SETFL, O_NONBLOCK);
+				if (pending_ws.ws_row > 0) ioctl(m, TIOCSWINSZ, &pending_ws);
+			}
 			close(csock); csock = -1; unlink(path_console);
 		}
 		for (int i = nclients - 1; i >= 0; i--) {
