@@ -3,7 +3,7 @@
  * stdout/stderr live, stdin and window size to the container, the wait status at the end.
  */
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { shortSocketPath } from './socket-path.js';
 
 export interface AttachStreams {
   readonly stdin?: NodeJS.ReadableStream | undefined;
@@ -33,7 +33,8 @@ export function exitStatusOf(wait: number): number {
 
 export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment> {
   return new Promise((resolveConnect, rejectConnect) => {
-    const sock: Socket = connect(join(dir, 'attach.sock'));
+    const short = shortSocketPath(dir, 'attach.sock');
+    const sock: Socket = connect(short.path);
     let buf = Buffer.alloc(0);
     let finish: (v: { status: number; createFailed: boolean }) => void = () => undefined;
     const done = new Promise<{ status: number; createFailed: boolean }>((r) => { finish = r; });
@@ -57,7 +58,9 @@ export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment
     });
     sock.on('close', () => finish(result ?? { status: -1, createFailed: false }));
     sock.on('error', (err) => rejectConnect(err));
+    sock.on('error', () => short.release());
     sock.on('connect', () => {
+      short.release();
       if (io.stdin !== undefined) {
         io.stdin.on('data', (d: Buffer | string) => sock.write(frame(0, Buffer.from(d))));
         io.stdin.on('end', () => sock.write(frame(1, Buffer.alloc(0))));

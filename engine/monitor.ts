@@ -21,6 +21,7 @@ import type { ContainerRecord as RuntimeRecord } from '../runtime/state-store.js
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './container-store.js';
 import { readExitFile } from './status.js';
+import { withShortSocketPath } from './socket-path.js';
 
 export interface MonitorHandle {
   readonly pid: number;
@@ -105,12 +106,12 @@ export async function monitorCreate(ctx: EngineContext, id: string): Promise<num
   const dir = ctx.containers.dir(id);
   try {
     const rec = ctx.containers.read(id);
-    const { pid } = createContainer(ctx.sys, ctx.runtime, {
+    const { pid } = withShortSocketPath(dir, 'console.sock', (consoleSocket) => createContainer(ctx.sys, ctx.runtime, {
       id,
       bundle: dir,
       pidFile: join(dir, 'init.pid'),
-      ...(rec.config.tty && { consoleSocket: join(dir, 'console.sock') }),
-    }, ctx.log);
+      ...(rec.config.tty && { consoleSocket }),
+    }, ctx.log));
     try {
       startContainer(ctx.sys, ctx.runtime, id, ctx.log);
     } catch (err) {

@@ -201,11 +201,12 @@ static int client_frame(int fd) {
 	return 0;
 }
 
-static int listen_at(const char *path) {
+/* sun_path holds 108 bytes: bind through /proc/self/fd/DIRFD/NAME, so a long DIR still fits */
+static int listen_at(int dirfd, const char *name) {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path) { errno = ENAMETOOLONG; die(path); }
-	strcpy(sa.sun_path, path);
-	unlink(path);
+	snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, name);
+	const char *path = sa.sun_path;
+	unlinkat(dirfd, name, 0);
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (s < 0) die("socket");
 	if (bind(s, (struct sockaddr *)&sa, sizeof sa) < 0) die(path);
@@ -304,8 +305,10 @@ int main(int argc, char **argv) {
 	path_in(path_attach, "attach.sock");
 	path_in(path_console, "console.sock");
 	open_log();
-	int lsock = listen_at(path_attach);
-	int csock = tty_mode ? listen_at(path_console) : -1;
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) die(dir);
+	int lsock = listen_at(dirfd, "attach.sock");
+	int csock = tty_mode ? listen_at(dirfd, "console.sock") : -1;
 
 	int out_r = -1, err_r = -1, out_w = devnull, err_w = devnull, in_r = devnull;
 	if (!tty_mode) {

@@ -1,0 +1,262 @@
+// The docker-like `kapsel` CLI on real containers of the embedded busybox image: attached and
+// detached runs, exit codes, a real pty, exec, logs, stop, restart policies, limits, inspect,
+// names, and a killed monitor. Store and state roots are the test's own; after every test
+// nothing may be left: no container, monitor process, runtime state, cgroup or mount.
+import { test, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO, cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
+
+const KAPSEL = join(REPO, 'bin', 'kapsel');
+const store = mkdtempSync(join(tmpdir(), 'kapsel-cli-store-'));
+const state = mkdtempSync(join(tmpdir(), 'kapsel-cli-state-'));
+const env = { ...process.env, KAPSEL_STORE: store, KAPSEL_STATE: state };
+
+interface Result { status: number | null; stdout: string; stderr: string }
+
+function kapsel(args: string[], input?: string): Result {
+  const r = spawnSync(KAPSEL, args, { env, timeout: 120_000, ...(input !== undefined && { input }) });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+function ok(args: string[]): string {
+  const r = kapsel(args);
+  assert.equal(r.status, 0, `kapsel ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function inspect(name: string): { Id: string; State: Record<string, unknown>; RestartCount: number; Config: Record<string, unknown>; HostConfig: Record<string, unknown>; Name: string; NetworkSettings: unknown; Mounts: unknown[] } {
+  return JSON.parse(ok(['inspect', name]))[0];
+}
+
+/** Host processes whose command line names our store (monitors, exit handlers, creates). */
+function processesOfStore(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(store)) out.push(`${pid} ${cmd.replaceAll('\0', ' ')}`);
+    } catch {
+      // exited
+    }
+  }
+  return out;
+}
+
+/** Waits until `fn` holds, polling (the condition is asserted by the caller afterwards). */
+async function until(fn: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fn() && Date.now() < deadline) await sleepMs(50);
+}
+
+const ids: string[] = [];
+
+afterEach(async () => {
+  for (const id of kapsel(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean)) kapsel(['rm', '-f', id]);
+  await until(() => processesOfStore().length === 0, 5000);
+  assert.deepEqual(processesOfStore(), [], 'no monitor or helper process is left');
+  assert.deepEqual(readdirSync(state), [], 'no runtime state is left');
+  const left = existsSync(join(store, 'containers')) ? readdirSync(join(store, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n)) : [];
+  assert.deepEqual(left, [], 'no container directory is left');
+  for (const id of ids.splice(0)) assert.deepEqual(cgroupsNamed(id), [], `no cgroup of ${id} is left`);
+  assert.deepEqual(mountsUnder(store), []);
+});
+
+after(() => {
+  rmSync(store, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true });
+});
+
+test('attached run: stdout and stderr apart, the exit status passes through, --rm leaves nothing', () => {
+  const r = kapsel(['run', '--rm', '--name', 'cli-att', 'busybox', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+  assert.equal(r.status, 3, r.stderr);
+  assert.equal(r.stdout, 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  assert.equal(kapsel(['inspect', 'cli-att']).status, 125, '--rm removed the container');
+});
+
+test('docker exit codes: 125 unknown image, 127 unknown command, 126 not executable; clear messages', () => {
+  const unknown = kapsel(['run', '--rm', 'no/such-image', 'true']);
+  assert.equal(unknown.status, 125);
+  assert.match(unknown.stderr, /image `docker\.io\/no\/such-image:latest` is not in the image store/);
+  const missing = kapsel(['run', '--rm', 'busybox', 'nosuchcmd']);
+  assert.equal(missing.status, 127);
+  assert.match(missing.stderr, /nosuchcmd.*not found/);
+  const notExec = kapsel(['run', '--rm', 'busybox', '/etc/passwd']);
+  assert.equal(notExec.status, 126, notExec.stderr);
+});
+
+test('-it gives a real pty with the caller\'s window size; keys reach the shell; exit status passes through', () => {
+  const cmd = `stty rows 27 cols 91; ${KAPSEL} run --rm -it busybox sh`;
+  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { env, input: 'tty; stty size; echo sum-$((40+2))\nexit 4\n', timeout: 60_000 });
+  const out = r.stdout.toString();
+  assert.equal(r.status, 4, out);
+  assert.match(out, /\/dev\/pts\/0/);
+  assert.match(out, /27 91/);
+  assert.match(out, /sum-42/);
+});
+
+test('-i relays stdin to the container, which sees its end', () => {
+  const r = kapsel(['run', '--rm', '-i', 'busybox', 'sh', '-c', 'wc -l; exit 2'], 'a\nb\nc\n');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout.trim(), '3');
+});
+
+test('detached: the id is printed, the container outlives the CLI, exec runs in it, logs show it', async () => {
+  const id = ok(['run', '-d', '--name', 'cli-det', '-e', 'GREETING=hi', 'busybox', 'sh', '-c', 'i=0; while true; do echo line $i; i=$((i+1)); sleep 0.1; done']).trim();
+  ids.push(id);
+  assert.match(id, /^[0-9a-f]{64}$/);
+  const ps = JSON.parse(ok(['ps', '--format', 'json']).trim().split('\n')[0]!);
+  assert.equal(ps.Names, 'cli-det');
+  assert.equal(ps.State, 'running');
+  const ex = kapsel(['exec', '-e', 'X=1', 'cli-det', 'sh', '-c', 'echo $GREETING$X; cat /proc/1/cmdline | tr "\\0" " "']);
+  assert.equal(ex.status, 0, ex.stderr);
+  assert.match(ex.stdout, /^hi1\nsh -c i=0/);
+  assert.equal(kapsel(['exec', 'cli-det', 'sh', '-c', 'exit 6']).status, 6);
+  await until(() => ok(['logs', 'cli-det']).includes('line 5'));
+  const tail = ok(['logs', '--tail', '2', id.slice(0, 10)]).trim().split('\n');
+  assert.equal(tail.length, 2);
+  assert.match(tail[0]!, /^line \d+$/);
+  const stamped = ok(['logs', '-t', '--tail', '1', 'cli-det']);
+  assert.match(stamped, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line \d+\n$/);
+  const raw = readFileSync(join(store, 'containers', id, 'container.log'), 'utf8').split('\n')[0]!;
+  assert.deepEqual(Object.keys(JSON.parse(raw)), ['log', 'stream', 'time'], 'docker json-file lines');
+});
+
+test('logs -f follows a detached container until it exits', () => {
+  const id = ok(['run', '-d', 'busybox', 'sh', '-c', 'for i in 1 2 3; do echo n$i; sleep 0.3; done']).trim();
+  ids.push(id);
+  const r = kapsel(['logs', '-f', id]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'n1\nn2\nn3\n');
+  assert.equal(ok(['wait', id]).trim(), '0');
+});
+
+test('stop: a container that traps the stop signal exits by it; one that ignores it is killed after -t', async () => {
+  const trap = ok(['run', '-d', '--name', 'cli-trap', 'busybox', 'sh', '-c', 'trap "echo bye; exit 7" TERM; while true; do sleep 0.1; done']).trim();
+  const usr1 = ok(['run', '-d', '--name', 'cli-usr1', '--stop-signal', 'USR1', 'busybox', 'sh', '-c', 'trap "exit 9" USR1; trap "" TERM; while true; do sleep 0.1; done']).trim();
+  const deaf = ok(['run', '-d', '--name', 'cli-deaf', 'busybox', 'sh', '-c', 'trap "" TERM; while true; do sleep 0.1; done']).trim();
+  ids.push(trap, usr1, deaf);
+  await sleepMs(300); // let the shells install their traps
+  ok(['stop', 'cli-trap']);
+  assert.equal(inspect('cli-trap').State['ExitCode'], 7);
+  assert.match(ok(['logs', 'cli-trap']), /bye/);
+  ok(['stop', 'cli-usr1']);
+  assert.equal(inspect('cli-usr1').State['ExitCode'], 9, '--stop-signal is used');
+  ok(['stop', '-t', '1', 'cli-deaf']);
+  const s = inspect('cli-deaf').State;
+  assert.equal(s['ExitCode'], 137, 'SIGKILL after the timeout');
+  assert.equal(s['Running'], false);
+  assert.equal(inspect('cli-deaf').RestartCount, 0);
+});
+
+test('kill -s sends the signal; start brings an exited container back; restart too', async () => {
+  const id = ok(['run', '-d', '--name', 'cli-kill', 'busybox', 'sh', '-c', 'trap "exit 5" USR2; echo started; while true; do sleep 0.1; done']).trim();
+  ids.push(id);
+  await sleepMs(300);
+  ok(['kill', '-s', 'USR2', 'cli-kill']);
+  assert.equal(ok(['wait', 'cli-kill']).trim(), '5');
+  ok(['start', 'cli-kill']);
+  assert.equal(inspect('cli-kill').State['Running'], true);
+  await sleepMs(300);
+  ok(['restart', '-t', '1', 'cli-kill']);
+  assert.equal(inspect('cli-kill').State['Running'], true);
+  await until(() => (ok(['logs', 'cli-kill']).match(/started/g) ?? []).length === 3);
+  assert.equal((ok(['logs', 'cli-kill']).match(/started/g) ?? []).length, 3, 'three runs logged');
+  ok(['kill', 'cli-kill']);
+  assert.equal(ok(['wait', 'cli-kill']).trim(), '137');
+});
+
+test('--restart on-failure:2 restarts twice; always restarts until stopped', async () => {
+  const f = ok(['run', '-d', '--name', 'cli-onf', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 1']).trim();
+  ids.push(f);
+  await until(() => inspect('cli-onf').RestartCount === 2 && inspect('cli-onf').State['Status'] === 'exited');
+  await sleepMs(500);
+  const i = inspect('cli-onf');
+  assert.equal(i.RestartCount, 2);
+  assert.equal(i.State['Status'], 'exited');
+  assert.equal(i.State['ExitCode'], 1);
+  assert.equal(ok(['logs', 'cli-onf']), 'run\nrun\nrun\n');
+  const a = ok(['run', '-d', '--name', 'cli-alw', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2; exit 0']).trim();
+  ids.push(a);
+  await until(() => inspect('cli-alw').RestartCount >= 2);
+  assert.ok(inspect('cli-alw').RestartCount >= 2);
+  ok(['stop', '-t', '1', 'cli-alw']);
+  await sleepMs(1000);
+  const stopped = inspect('cli-alw');
+  assert.equal(stopped.State['Status'], 'exited', 'a stopped container is not restarted');
+  const count = stopped.RestartCount;
+  await sleepMs(800);
+  assert.equal(inspect('cli-alw').RestartCount, count);
+});
+
+test('limits are visible inside the container and enforced (OOM kill -> OOMKilled, 137)', () => {
+  const r = kapsel(['run', '--rm', '--memory', '32m', '--pids-limit', '50', '--cpus', '0.5', '--cpu-shares', '512', 'busybox', 'sh', '-c',
+    'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; true']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), ['33554432', '50']);
+  const oom = kapsel(['run', '--name', 'cli-oom', '--memory', '16m', '--memory-swap', '16m', 'busybox', 'sh', '-c', 'x=a; while true; do x="$x$x"; done']);
+  assert.equal(oom.status, 137);
+  const s = inspect('cli-oom');
+  ids.push(s.Id);
+  assert.equal(s.State['OOMKilled'], true);
+  assert.equal(s.State['ExitCode'], 137);
+  const pids = kapsel(['run', '--rm', '--pids-limit', '5', 'busybox', 'sh', '-c', 'for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait']);
+  assert.match(pids.stderr, /can't fork|Resource temporarily unavailable/, 'the pids limit stops the 6th process');
+});
+
+test('inspect: docker fields for a running container; names are unique; ids resolve by prefix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kapsel-cli-vol-'));
+  writeFileSync(join(dir, 'f'), 'from host');
+  try {
+    const id = ok(['run', '-d', '--name', 'cli-insp', '-e', 'A=b', '-v', `${dir}:/data:ro`, '--memory', '64m', '--restart', 'on-failure:3', 'busybox', 'sleep', '100']).trim();
+    ids.push(id);
+    const i = inspect('cli-insp');
+    assert.equal(i.Id, id);
+    assert.equal(i.Name, '/cli-insp');
+    assert.equal(i.State['Status'], 'running');
+    assert.equal(i.State['Running'], true);
+    assert.ok((i.State['Pid'] as number) > 0 && existsSync(`/proc/${i.State['Pid'] as number}`));
+    assert.match(i.State['StartedAt'] as string, /^\d{4}-/);
+    assert.ok((i.Config['Env'] as string[]).includes('A=b'));
+    assert.deepEqual(i.Config['Cmd'], ['sleep', '100']);
+    assert.equal(i.HostConfig['Memory'], 64 * 1024 * 1024);
+    assert.deepEqual(i.HostConfig['RestartPolicy'], { Name: 'on-failure', MaximumRetryCount: 3 });
+    assert.deepEqual(i.Mounts, [{ Type: 'bind', Source: dir, Destination: '/data', Mode: 'ro', RW: false, Propagation: 'rprivate' }]);
+    assert.ok(i.NetworkSettings !== undefined);
+    assert.equal(ok(['exec', 'cli-insp', 'cat', '/data/f']), 'from host');
+    assert.notEqual(kapsel(['exec', 'cli-insp', 'sh', '-c', 'echo x > /data/f']).status, 0, ':ro is read-only');
+    assert.equal(inspect(id.slice(0, 8)).Id, id, 'a unique id prefix finds it');
+    const dup = kapsel(['run', '-d', '--name', 'cli-insp', 'busybox', 'true']);
+    assert.equal(dup.status, 125);
+    assert.match(dup.stderr, /the container name `cli-insp` is already in use by container [0-9a-f]{12}/);
+    const rmRunning = kapsel(['rm', 'cli-insp']);
+    assert.notEqual(rmRunning.status, 0);
+    assert.match(rmRunning.stderr, /cannot remove container cli-insp: it is running/);
+    const missing = kapsel(['inspect', 'no-such-ctr']);
+    assert.equal(missing.status, 125);
+    assert.match(missing.stderr, /no such container: no-such-ctr/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a monitor killed with SIGKILL leaves ps truthful, and rm -f cleans up', async () => {
+  const id = ok(['run', '-d', '--name', 'cli-orphan', 'busybox', 'sleep', '1000']).trim();
+  ids.push(id);
+  const rec = JSON.parse(readFileSync(join(store, 'containers', id, 'container.json'), 'utf8'));
+  assert.ok(rec.monitorPid > 0);
+  process.kill(rec.monitorPid, 'SIGKILL');
+  await until(() => !existsSync(`/proc/${rec.monitorPid}/cmdline`) || readFileSync(`/proc/${rec.monitorPid}/stat`, 'utf8').includes(') Z'));
+  const ps = JSON.parse(ok(['ps', '--format', 'json']).trim());
+  assert.equal(ps.State, 'running', 'the init still runs: ps says so');
+  const pid = inspect('cli-orphan').State['Pid'] as number;
+  process.kill(pid, 'SIGKILL');
+  await until(() => ok(['ps', '-q']).trim() === '');
+  assert.equal(ok(['ps', '-q']).trim(), '', 'the init died: ps no longer lists it as running');
+  assert.equal(JSON.parse(ok(['ps', '-a', '--format', 'json']).trim()).State, 'exited');
+  ok(['rm', '-f', 'cli-orphan']);
+});
