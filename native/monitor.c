@@ -60,6 +60,8 @@ static int stdin_w = -1;  /* write end of the container's stdin pipe (-i without
 static int pty_master = -1;
 static int tty_mode, interactive;
 static struct winsize pending_ws;  /* a resize that came before the pty master */
+static char pending_in[65536];     /* keys that came before the pty master */
+static size_t pending_in_len;
 
 struct partial { char buf[LINE_MAX_BYTES]; size_t len; const char *name; };
 static struct partial out_part = { .name = "stdout" }, err_part = { .name = "stderr" };
@@ -190,7 +192,10 @@ static int client_frame(int fd) {
 	uint32_t len = ((uint32_t)h[4] << 24) | ((uint32_t)h[5] << 16) | ((uint32_t)h[6] << 8) | h[7];
 	if (len > sizeof data || read_full(fd, data, len) < 0) return -1;
 	int in = tty_mode ? pty_master : stdin_w;
-	if (h[0] == 0 && interactive && in >= 0) write_all(in, data, len);
+	if (h[0] == 0 && interactive && tty_mode && in < 0 && pending_in_len + len <= sizeof pending_in) {
+		memcpy(pending_in + pending_in_len, data, len);
+		pending_in_len += len;
+	} else if (h[0] == 0 && interactive && in >= 0) write_all(in, data, len);
 	else if (h[0] == 1 && !tty_mode && stdin_w >= 0) { close(stdin_w); stdin_w = -1; }
 	else if (h[0] == 1 && tty_mode && interactive && pty_master >= 0) write_all(pty_master, "\x04", 1);
 	else if (h[0] == 2 && len == 4) {
@@ -382,6 +387,8 @@ int main(int argc, char **argv) {
 				pty_master = m;
 				fcntl(m, F_SETFL, O_NONBLOCK);
 				if (pending_ws.ws_row > 0) ioctl(m, TIOCSWINSZ, &pending_ws);
+				if (pending_in_len > 0) write_all(m, pending_in, pending_in_len);
+				pending_in_len = 0;
 			}
 			close(csock); csock = -1; unlink(path_console);
 		}

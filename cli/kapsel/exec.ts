@@ -11,7 +11,7 @@ export function execCommand(command: readonly string[]): CommandModule {
       .option('interactive', { alias: 'i', type: 'boolean', default: false })
       .option('tty', { alias: 't', type: 'boolean', default: false })
       .option('detach', { alias: 'd', type: 'boolean', default: false })
-      .option('env', { alias: 'e', type: 'string', array: true })
+      .option('env', { alias: 'e', type: 'string' })
       .option('user', { alias: 'u', type: 'string' })
       .option('workdir', { alias: 'w', type: 'string' }),
     handler: async (argv) => {
