@@ -15,6 +15,8 @@ export interface Attachment {
   /** Resolves with the exit status (code, or 128 + signal), or `create N` failures as N. */
   readonly done: Promise<{ status: number; createFailed: boolean }>;
   resize(rows: number, cols: number): void;
+  /** With `handoff`: tells the monitor the exit policy is applied, and closes. */
+  finish(): void;
   close(): void;
 }
 
@@ -31,7 +33,8 @@ export function exitStatusOf(wait: number): number {
   return sig === 0 ? (wait >> 8) & 0xff : 128 + sig;
 }
 
-export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment> {
+/** `handoff`: we apply the exit policy ourselves (monitor frame 3), saving the monitor's exec of it. */
+export function attachSocket(dir: string, io: AttachStreams, handoff = false): Promise<Attachment> {
   return new Promise((resolveConnect, rejectConnect) => {
     const short = shortSocketPath(dir, 'attach.sock');
     const sock: Socket = connect(short.path);
@@ -53,6 +56,7 @@ export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment
           const text = payload.toString();
           const m = /^create (\d+)$/.exec(text);
           result = m ? { status: Number(m[1]), createFailed: true } : { status: exitStatusOf(Number(text)), createFailed: false };
+          finish(result);
         }
       }
     });
@@ -61,6 +65,7 @@ export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment
     sock.on('error', () => short.release());
     sock.on('connect', () => {
       short.release();
+      if (handoff) sock.write(frame(3, Buffer.alloc(0)));
       if (io.stdin !== undefined) {
         io.stdin.on('data', (d: Buffer | string) => sock.write(frame(0, Buffer.from(d))));
         io.stdin.on('end', () => sock.write(frame(1, Buffer.alloc(0))));
@@ -72,6 +77,9 @@ export function attachSocket(dir: string, io: AttachStreams): Promise<Attachment
           p.writeUInt16BE(rows, 0);
           p.writeUInt16BE(cols, 2);
           sock.write(frame(2, p));
+        },
+        finish: () => {
+          sock.end(frame(4, Buffer.alloc(0)));
         },
         close: () => sock.destroy(),
       });

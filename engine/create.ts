@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
 import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
-import { loadImage, unpackImage } from '../images/image.js';
+import { loadImage } from '../images/image.js';
 import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
 import type { EngineContext } from './context.js';
 import { newContainerId, type ContainerRecord } from './container-store.js';
 import { applyHostConfig, hostConfigFrom, readEnvFiles, type RunFlags } from './run-config.js';
 import { randomName } from './names.js';
+import { copyImageRootfs } from './rootfs-cache.js';
 
 export async function createContainerFromImage(ctx: EngineContext, f: RunFlags): Promise<ContainerRecord> {
   const hostConfig = hostConfigFrom(f);
@@ -29,7 +30,7 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
   try {
     const rootfs = join(dir, 'rootfs');
     mkdirSync(rootfs, { mode: 0o755 });
-    await unpackImage(store, image, rootfs, { syscalls: ctx.sys });
+    await copyImageRootfs(ctx.sys, ctx.storeRoot, store, image, rootfs);
     const users = readImageUserDb(rootfs);
     const hostname = f.hostname ?? id.slice(0, 12);
     const spec = imageToSpec(image.config, {

@@ -47,15 +47,24 @@ export async function runContainer(ctx: EngineContext, f: RunFlags, io?: AttachO
     return { id: rec.id };
   }
   await mon.ready;
-  const a = await attachSocket(ctx.containers.dir(rec.id), io);
+  // without a restart policy we apply the exit policy here, in a warm process: the monitor then
+  // does not exec a new node for it (it does if we go away before saying done)
+  const handoff = rec.hostConfig.restartPolicy.name === 'no';
+  const a = await attachSocket(ctx.containers.dir(rec.id), io, handoff);
   io.onAttach?.(a, rec.id);
   const [result] = await Promise.all([a.done, mon.started.catch(() => undefined)]);
   await mon.started.catch(async (err: unknown) => {
+    a.close();
     await mon.exited;
     if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
     runError(err);
   });
-  // with --rm the exit handler removes the container before we return, as docker does
+  if (handoff) {
+    await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id)));
+    // --rm: removed before we return, as docker does (this also ends the waiting monitor)
+    if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
+    else a.finish();
+  }
   await mon.exited;
   return { id: rec.id, status: result.status };
 }

@@ -21,7 +21,9 @@
  *
  * Frames (both directions): u8 type, 3 zero bytes, u32 big-endian length, payload.
  *   monitor -> client: 1 stdout, 2 stderr, 3 exit (payload: decimal wait status text)
- *   client -> monitor: 0 stdin data, 1 stdin close, 2 resize (u16 rows, u16 cols, big-endian)
+ *   client -> monitor: 0 stdin data, 1 stdin close, 2 resize (u16 rows, u16 cols, big-endian),
+ *                      3 "I apply the exit policy" (then the monitor waits after the exit frame
+ *                      for 4 "done" and exits, or execs EXIT if the client goes away first)
  * It decides nothing: what to run, where, and what to do afterwards come from its arguments.
  */
 #define _GNU_SOURCE
@@ -59,6 +61,7 @@ static int nclients;
 static int stdin_w = -1;  /* write end of the container's stdin pipe (-i without -t) */
 static int pty_master = -1;
 static int tty_mode, interactive;
+static int handoff_fd = -1;  /* an attached client that applies the exit policy itself */
 static struct winsize pending_ws;  /* a resize that came before the pty master */
 static char pending_in[65536];     /* keys that came before the pty master */
 static size_t pending_in_len;
@@ -151,6 +154,7 @@ static void flush_partial(struct partial *p) {
 }
 
 static void drop_client(int i) {
+	if (clients[i] == handoff_fd) handoff_fd = -1;
 	close(clients[i]);
 	clients[i] = clients[--nclients];
 }
@@ -198,6 +202,7 @@ static int client_frame(int fd) {
 	} else if (h[0] == 0 && interactive && in >= 0) write_all(in, data, len);
 	else if (h[0] == 1 && !tty_mode && stdin_w >= 0) { close(stdin_w); stdin_w = -1; }
 	else if (h[0] == 1 && tty_mode && interactive && pty_master >= 0) write_all(pty_master, "\x04", 1);
+	else if (h[0] == 3) handoff_fd = fd;
 	else if (h[0] == 2 && len == 4) {
 		struct winsize ws = { .ws_row = (unsigned short)((data[0] & 0xff) << 8 | (data[1] & 0xff)), .ws_col = (unsigned short)((data[2] & 0xff) << 8 | (data[3] & 0xff)) };
 		pending_ws = ws;
@@ -441,8 +446,18 @@ int main(int argc, char **argv) {
 	char s[32];
 	int len = snprintf(s, sizeof s, "%d", init_status);
 	send_frame(3, s, (size_t)len);
-	for (int i = nclients - 1; i >= 0; i--) drop_client(i);
+	int handoff = -1;
+	for (int i = nclients - 1; i >= 0; i--) {
+		if (clients[i] == handoff_fd) { handoff = clients[i]; clients[i] = clients[--nclients]; }
+		else drop_client(i);
+	}
 	close(lsock);
+	if (handoff >= 0) {
+		/* the client applies the policy; it says "done" (frame 4), or we do it if it goes away */
+		unsigned char h[8];
+		if (read_full(handoff, h, 8) == 0 && h[0] == 4) { unlink(path_attach); return 0; }
+		close(handoff);
+	}
 	unlink(path_attach);
 	if (stdin_w >= 0) close(stdin_w);
 	close(log_fd);
