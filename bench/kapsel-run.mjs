@@ -11,7 +11,7 @@
  * global paths and only the cgroup v1 hierarchies (crun refuses the hybrid layout), and gives podman and kapsel private storage, so the host is not touched.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,7 +54,8 @@ function sh(cmd, args, { check = true } = {}) {
 const hardLimit = (name) => /\S+\s+(\S+)\s+\S+\s*$/.exec(readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith(name)) ?? '')?.[1] ?? '1024';
 const nofile = hardLimit('Max open files');
 const nproc = hardLimit('Max processes');
-const ULIMITS = ['--ulimit', `nofile=1024:${Math.min(4096, Number(nofile))}`, '--ulimit', `nproc=${Math.min(8192, Number(nproc))}:${Math.min(8192, Number(nproc))}`];
+const CGROUP_PARENT = `kapsel-bench-run-${process.pid}`;
+const ULIMITS = ['--cgroup-parent', `/${CGROUP_PARENT}`, '--ulimit', `nofile=1024:${Math.min(4096, Number(nofile))}`, '--ulimit', `nproc=${Math.min(8192, Number(nproc))}:${Math.min(8192, Number(nproc))}`];
 const podman = (runtime, args, o) => sh('nsenter', ['-m', '-t', String(holder.pid), 'podman', ...podmanBase, ...(runtime ? ['--runtime', runtime] : []), ...args.slice(0, 1), ...(args[0] === 'run' ? ULIMITS : []), ...args.slice(1)], o);
 
 function timed(fn) {
@@ -128,9 +129,15 @@ try {
   podman(undefined, ['rmi', '-a', '-f'], { check: false });
   podman(undefined, ['system', 'reset', '-f'], { check: false });
   holder.kill('SIGKILL');
+  // podman leaves the parent (and conmon's cgroup below it) behind: remove what this run made
+  for (const h of readdirSync('/sys/fs/cgroup')) {
+    const dir = join('/sys/fs/cgroup', h, CGROUP_PARENT);
+    if (!existsSync(dir)) continue;
+    for (const sub of readdirSync(dir, { withFileTypes: true })) if (sub.isDirectory()) spawnSync('rmdir', [join(dir, sub.name)]);
+    spawnSync('rmdir', [dir]);
+  }
   if (existsSync(join(env.KAPSEL_STORE, 'containers'))) {
     for (const id of spawnSync(KAPSEL, ['ps', '-a', '-q'], { env, encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) spawnSync(KAPSEL, ['rm', '-f', id], { env });
   }
-  spawnSync('umount', ['-R', join(work, 'proot')]);
   rmSync(work, { recursive: true, force: true });
 }
