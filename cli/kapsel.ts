@@ -6,6 +6,7 @@
 import yargs from 'yargs';
 import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
+import { splitRunArgs } from './kapsel-args.js';
 import { runCommand } from './kapsel/run.js';
 import { psCommand } from './kapsel/ps.js';
 import { execCommand } from './kapsel/exec.js';
@@ -18,33 +19,6 @@ import { rmCommand } from './kapsel/rm.js';
 import { waitCommand } from './kapsel/wait.js';
 import { inspectCommand } from './kapsel/inspect.js';
 import { monitorCreateCommand, monitorExitCommand } from './kapsel/monitor-internal.js';
-
-/** Flags of `run` and `exec` that take a value (the next word is not the image/container). */
-const WITH_VALUE: Record<string, ReadonlySet<string>> = {
-  run: new Set(['--name', '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint',
-    '-v', '--volume', '--tmpfs', '-m', '--memory', '--memory-swap', '--cpus', '-c', '--cpu-shares', '--cpuset-cpus',
-    '--pids-limit', '--cap-add', '--cap-drop', '--security-opt', '--stop-signal', '--restart', '--network', '--net',
-    '-p', '--publish', '--isolation']),
-  exec: new Set(['-e', '--env', '-u', '--user', '-w', '--workdir']),
-};
-
-/**
- * Splits `run [options] IMAGE [COMMAND...]` (and `exec [options] CONTAINER [COMMAND...]`) so the
- * command's own flags (`sh -c ...`) are never taken for kapsel's: options end at the image, as in docker.
- */
-export function splitRunArgs(argv: readonly string[]): { head: string[]; command: string[] } {
-  const at = argv.findIndex((a) => !a.startsWith('-'));
-  const verb = at < 0 ? undefined : argv[at];
-  const valued = verb !== undefined && Object.hasOwn(WITH_VALUE, verb) ? WITH_VALUE[verb]! : undefined;
-  if (valued === undefined) return { head: [...argv], command: [] };
-  for (let i = at + 1; i < argv.length; i++) {
-    const t = argv[i] ?? '';
-    if (valued.has(t)) { i++; continue; }
-    if (t.startsWith('-')) continue;
-    return { head: argv.slice(0, i + 1), command: argv.slice(i + 1) };
-  }
-  return { head: [...argv], command: [] };
-}
 
 async function main(): Promise<void> {
   const { head, command } = splitRunArgs(process.argv.slice(2));
