@@ -18,7 +18,7 @@ import { restartCommand } from './kapsel/restart.js';
 import { rmCommand } from './kapsel/rm.js';
 import { waitCommand } from './kapsel/wait.js';
 import { inspectCommand } from './kapsel/inspect.js';
-import { monitorCreateCommand, monitorExitCommand } from './kapsel/monitor-internal.js';
+import { monitorExitCommand } from './kapsel/monitor-internal.js';
 
 async function main(): Promise<void> {
   const { head, command } = splitRunArgs(process.argv.slice(2));
@@ -35,7 +35,6 @@ async function main(): Promise<void> {
     .command(rmCommand)
     .command(waitCommand)
     .command(inspectCommand)
-    .command(monitorCreateCommand)
     .command(monitorExitCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()

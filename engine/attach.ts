@@ -15,6 +15,8 @@ export interface Attachment {
   /** Resolves with the exit status (code, or 128 + signal), or `create N` failures as N. */
   readonly done: Promise<{ status: number; createFailed: boolean }>;
   resize(rows: number, cols: number): void;
+  /** Tells the monitor the container runs (its init pid is in DIR/init.pid). */
+  started(): void;
   /** With `handoff`: tells the monitor the exit policy is applied, and closes. */
   finish(): void;
   close(): void;
@@ -77,6 +79,9 @@ export function attachSocket(dir: string, io: AttachStreams, handoff = false): P
           p.writeUInt16BE(rows, 0);
           p.writeUInt16BE(cols, 2);
           sock.write(frame(2, p));
+        },
+        started: () => {
+          sock.write(frame(5, Buffer.alloc(0)));
         },
         finish: () => {
           sock.end(frame(4, Buffer.alloc(0)));

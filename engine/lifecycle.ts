@@ -10,9 +10,9 @@ import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './container-store.js';
 import { createContainerFromImage } from './create.js';
 import type { RunFlags } from './run-config.js';
-import { finalizeExit, spawnMonitor, type MonitorHandle } from './monitor.js';
+import { finalizeExit, startUnderMonitor } from './monitor.js';
 import { deriveState, monitorAlive } from './status.js';
-import { attachSocket, type AttachStreams } from './attach.js';
+import type { AttachStreams } from './attach.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -27,43 +27,31 @@ export interface AttachOptions extends AttachStreams {
   readonly onAttach?: (a: { resize(rows: number, cols: number): void }, id: string) => void;
 }
 
-function runError(err: unknown): never {
-  throw err;
-}
-
 /** `kapsel run`: create, then start under a monitor; attached unless `detach`. */
 export async function runContainer(ctx: EngineContext, f: RunFlags, io?: AttachOptions): Promise<RunResult> {
   const rec = await createContainerFromImage(ctx, f);
   const attach = f.detach !== true && io !== undefined;
-  const mon = spawnMonitor(ctx, rec, { attach });
+  // without a restart policy an attached run applies the exit policy here, in a warm process:
+  // the monitor then does not exec a new node for it (it does if we go away before saying done)
+  const handoff = attach && rec.hostConfig.restartPolicy.name === 'no';
+  let mon;
+  try {
+    mon = await startUnderMonitor(ctx, rec, { ...(attach && { io }), handoff });
+  } catch (err) {
+    if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
+    throw err;
+  }
   if (!attach) {
-    try {
-      await mon.started;
-    } catch (err) {
-      if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
-      runError(err);
-    }
     mon.unref();
     return { id: rec.id };
   }
-  await mon.ready;
-  // without a restart policy we apply the exit policy here, in a warm process: the monitor then
-  // does not exec a new node for it (it does if we go away before saying done)
-  const handoff = rec.hostConfig.restartPolicy.name === 'no';
-  const a = await attachSocket(ctx.containers.dir(rec.id), io, handoff);
-  io.onAttach?.(a, rec.id);
-  const [result] = await Promise.all([a.done, mon.started.catch(() => undefined)]);
-  await mon.started.catch(async (err: unknown) => {
-    a.close();
-    await mon.exited;
-    if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
-    runError(err);
-  });
+  io.onAttach?.(mon.attachment, rec.id);
+  const result = await mon.attachment.done;
   if (handoff) {
     await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id)));
     // --rm: removed before we return, as docker does (this also ends the waiting monitor)
     if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
-    else a.finish();
+    else mon.attachment.finish();
   }
   await mon.exited;
   return { id: rec.id, status: result.status };
@@ -157,9 +145,7 @@ export async function startByRef(ctx: EngineContext, ref: string): Promise<strin
     return next;
   });
   if (rec === undefined) return id;
-  const mon: MonitorHandle = spawnMonitor(ctx, rec, { attach: false });
-  await mon.started;
-  mon.unref();
+  (await startUnderMonitor(ctx, rec)).unref();
   return id;
 }
 

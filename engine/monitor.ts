@@ -1,36 +1,39 @@
 /**
- * The per-container monitor (native/monitor.c) and the two TypeScript steps it runs:
+ * The per-container monitor (native/monitor.c) and the policy it runs in TypeScript:
  *
- *   CLI ── spawn (setsid) ──► kapsel-monitor DIR -- node kapsel.js __monitor-create ... -- node kapsel.js __monitor-exit ...
- *                              │ subreaper, holds stdio, writes container.log
- *                              ├─ fork+exec __monitor-create: runtime create + start (init reparents to the monitor)
- *                              │  "ok PID" / "fail STATUS" on fd 3 to the CLI
- *                              └─ init exits: DIR/exit, then exec __monitor-exit: finalize, --rm, --restart
+ *   CLI ── spawn (setsid; fds: status pipe, sealed stage memfd, stage socket) ──► kapsel-monitor
+ *    │   connect attach.sock ───────────────────────────────────────────────► fork+exec stage
+ *    │   runtime create over the stage socket (the init is the monitor's grandchild and is
+ *    │   re-parented to it, a subreaper, when the stage exits), start, frame 5 "started"
+ *    │                                        monitor: stdio → container.log + attach clients
+ *    │                                        init exits → DIR/exit → exec `kapsel __monitor-exit`
+ *   __monitor-exit: finalize (exit code, OOMKilled, runtime delete), then --rm / --restart.
  *
- * All policy is here, none in C.
+ * All policy is here, none in C. Only one Node process runs per `kapsel run`: the CLI itself.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KapselError, NotFoundError } from '../common/errors.js';
+import { AF_UNIX, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../sys/constants.js';
 import { createContainer } from '../runtime/create.js';
 import { deleteContainer, startContainer } from '../runtime/lifecycle.js';
 import { destroyRecordedCgroup } from '../runtime/cgroup-cleanup.js';
 import { readProcStat } from '../runtime/process-info.js';
+import { StageProcess, sealedStage } from '../runtime/stage/client.js';
 import type { ContainerRecord as RuntimeRecord } from '../runtime/state-store.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './container-store.js';
 import { readExitFile } from './status.js';
 import { withShortSocketPath } from './socket-path.js';
+import { attachSocket, type Attachment, type AttachStreams } from './attach.js';
 
-export interface MonitorHandle {
+export interface Monitored {
   readonly pid: number;
-  /** Resolves with the init pid once the container runs; rejects with the create error. */
-  readonly started: Promise<number>;
+  readonly attachment: Attachment;
   /** Resolves when the monitor process (and its exit handler) has exited. */
   readonly exited: Promise<void>;
-  /** Resolves once the monitor listens on attach.sock. */
-  readonly ready: Promise<void>;
+  /** Lets the CLI exit while the monitor runs on. */
   unref(): void;
 }
 
@@ -39,99 +42,101 @@ export function runErrorStatus(message: string): number {
   return /executable file not found|no such file or directory.*exec|exec: .*not found/i.test(message) ? 127 : /exec: .*(not an executable file|EACCES|permission denied)/i.test(message) ? 126 : 125;
 }
 
-export function spawnMonitor(ctx: EngineContext, rec: ContainerRecord, opts: { attach: boolean }): MonitorHandle {
+const NO_IO: AttachStreams = { stdout: { write: () => true } as unknown as NodeJS.WritableStream, stderr: { write: () => true } as unknown as NodeJS.WritableStream };
+
+/**
+ * Starts the container under a new monitor: spawn it, attach, drive the runtime's create over
+ * the stage the monitor execs, start. `io` streams the output (attached run); `handoff` means
+ * the caller applies the exit policy itself.
+ */
+export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord, opts: { io?: AttachStreams; handoff?: boolean } = {}): Promise<Monitored> {
   const dir = ctx.containers.dir(rec.id);
-  for (const f of ['exit', 'init.pid', 'create.err']) rmSync(join(dir, f), { force: true });
-  const roots = [ctx.storeRoot, ctx.stateRoot, rec.id];
+  for (const f of ['exit', 'init.pid']) rmSync(join(dir, f), { force: true });
   const flags = [
     ...(rec.config.openStdin ? ['-i'] : []),
     ...(rec.config.tty ? ['-t'] : []),
-    ...(opts.attach ? ['-a'] : []),
     '-s', String(rec.hostConfig.logMaxBytes), '-n', String(rec.hostConfig.logMaxFiles),
   ];
-  const args = [...flags, dir, '--', ...ctx.cli, '__monitor-create', ...roots, '--', ...ctx.cli, '__monitor-exit', ...roots];
-  const child = spawn(ctx.monitor, args, { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'], env: { ...process.env, KAPSEL_MONITOR_CHILD: '1' } });
-  const status = child.stdio[3] as NodeJS.ReadableStream;
-  let text = '';
-  let onReady: () => void = () => undefined;
-  let onFail: (e: Error) => void = () => undefined;
-  const ready = new Promise<void>((res, rej) => { onReady = res; onFail = rej; });
-  const started = new Promise<number>((resolve, reject) => {
-    status.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('ready\n')) onReady();
+  const memfd = sealedStage(ctx.sys);
+  const [ours, theirs] = ctx.sys.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC);
+  let child;
+  try {
+    child = spawn(ctx.monitor, [...flags, dir, '--', ...ctx.cli, '__monitor-exit', ctx.storeRoot, ctx.stateRoot, rec.id], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe', memfd, theirs],
     });
-    status.on('end', () => {
-      const ok = /ok (\d+)/.exec(text);
-      if (ok) return resolve(Number(ok[1]));
-      const fail = /fail (\d+)/.exec(text);
-      let message = `container ${rec.name}: the monitor exited before the container started`;
-      try {
-        message = readFileSync(join(dir, 'create.err'), 'utf8').trim() || message;
-      } catch {
-        try {
-          message += `: ${readFileSync(join(dir, 'monitor.log'), 'utf8').trim()}`;
-        } catch {
-          // nothing more to say
-        }
-      }
-      const err = new KapselError('ERR_RUN', message);
-      (err as KapselError & { exitStatus?: number }).exitStatus = fail ? runErrorStatus(message) : 125;
-      onFail(err);
-      reject(err);
-    });
-  });
-  started.catch(() => undefined);
-  ready.catch(() => undefined);
+  } finally {
+    ctx.sys.close(theirs);
+  }
+  const status = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  child.on('error', (e) => onFail(e));
+  let attachment: Attachment | undefined;
+  let adopted = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let text = '';
+      status.on('data', (c: Buffer) => {
+        text += c.toString();
+        if (text.includes('ready\n')) resolve();
+      });
+      status.on('end', () => reject(new KapselError('ERR_MONITOR', `container ${rec.name}: the monitor exited: ${monitorLog(dir)}`)));
+      child.on('error', reject);
+    });
+    attachment = await attachSocket(dir, opts.io ?? NO_IO, opts.handoff === true);
+    const { pid } = withShortSocketPath(dir, 'console.sock', (consoleSocket) => createContainer(ctx.sys, ctx.runtime, {
+      id: rec.id,
+      bundle: dir,
+      pidFile: join(dir, 'init.pid'),
+      ...(rec.config.tty && { consoleSocket }),
+      spawnStage: () => {
+        adopted = true; // the runtime closes it with the stage
+        return StageProcess.adopt(ctx.sys, ours);
+      },
+    }, ctx.log));
+    try {
+      startContainer(ctx.sys, ctx.runtime, rec.id, ctx.log);
+    } catch (err) {
+      await deleteContainer(ctx.sys, ctx.runtime, rec.id, true, { destroyCgroup: destroyRecordedCgroup }, ctx.log).catch(() => undefined);
+      throw err;
+    }
+    const mon = readProcStat(child.pid ?? 0);
+    await ctx.containers.withLock(rec.id, async () => {
+      const r = ctx.containers.read(rec.id);
+      ctx.containers.write({ ...r, state: 'running', pid, startedAt: new Date().toISOString(), monitorPid: child.pid ?? 0, monitorStartTime: mon?.startTime ?? '', error: '' });
+    });
+    attachment.started();
+  } catch (err) {
+    // the monitor exits when we go away before "started"
+    attachment?.close();
+    status.destroy();
+    await exited;
+    const message = err instanceof Error ? err.message : String(err);
+    await ctx.containers.withLock(rec.id, async () => {
+      const r = ctx.containers.read(rec.id);
+      ctx.containers.write({ ...r, state: 'exited', error: message, exitCode: runErrorStatus(message), finishedAt: new Date().toISOString() });
+    }).catch(() => undefined);
+    throw Object.assign(err instanceof KapselError ? err : new KapselError('ERR_RUN', message, { cause: err }), { exitStatus: runErrorStatus(message) });
+  } finally {
+    if (!adopted) ctx.sys.close(ours);
+  }
+  const a = attachment;
   return {
     pid: child.pid ?? 0,
-    started,
+    attachment: a,
     exited,
-    ready,
     unref: () => {
+      if (opts.io === undefined) a.close();
+      status.destroy();
       child.unref();
-      (status as unknown as { unref?: () => void }).unref?.();
-      (status as unknown as { destroy?: () => void }).destroy?.();
     },
   };
 }
 
-/**
- * `__monitor-create` (runs as the monitor's child, stdio = the container's): runtime create and
- * start, init pid to DIR/init.pid, the record to running. Errors go to DIR/create.err.
- */
-export async function monitorCreate(ctx: EngineContext, id: string): Promise<number> {
-  const dir = ctx.containers.dir(id);
+function monitorLog(dir: string): string {
   try {
-    const rec = ctx.containers.read(id);
-    const { pid } = withShortSocketPath(dir, 'console.sock', (consoleSocket) => createContainer(ctx.sys, ctx.runtime, {
-      id,
-      bundle: dir,
-      pidFile: join(dir, 'init.pid'),
-      ...(rec.config.tty && { consoleSocket }),
-    }, ctx.log));
-    try {
-      startContainer(ctx.sys, ctx.runtime, id, ctx.log);
-    } catch (err) {
-      await deleteContainer(ctx.sys, ctx.runtime, id, true, { destroyCgroup: destroyRecordedCgroup }, ctx.log).catch(() => undefined);
-      throw err;
-    }
-    await ctx.containers.withLock(id, async () => {
-      const r = ctx.containers.read(id);
-      const mon = readProcStat(process.ppid);
-      ctx.containers.write({ ...r, state: 'running', pid, startedAt: new Date().toISOString(), monitorPid: process.ppid, monitorStartTime: mon?.startTime ?? '', error: '' });
-    });
-    return 0;
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    writeFileSync(join(dir, 'create.err'), message);
-    await ctx.containers.withLock(id, async () => {
-      const r = ctx.containers.read(id);
-      ctx.containers.write({ ...r, state: 'exited', error: message, exitCode: runErrorStatus(message), finishedAt: new Date().toISOString() });
-    }).catch(() => undefined);
-    return runErrorStatus(message);
+    return readFileSync(join(dir, 'monitor.log'), 'utf8').trim();
+  } catch {
+    return 'no log';
   }
 }
 
@@ -199,7 +204,6 @@ export async function monitorExit(ctx: EngineContext, id: string, remove: (rec: 
   await new Promise((r) => setTimeout(r, delayMs));
   const again = ctx.containers.read(id);
   if (again.manuallyStopped || again.state !== 'restarting') return;
-  const m = spawnMonitor(ctx, again, { attach: false });
-  await m.started.catch(() => undefined);
-  m.unref();
+  const m = await startUnderMonitor(ctx, again).catch(() => undefined);
+  m?.unref();
 }

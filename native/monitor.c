@@ -3,25 +3,28 @@
  *
  * One small static process per container holds the container's stdio after the CLI exits:
  *
- *   kapsel-monitor [-i] [-t] [-a] [-s MAXBYTES] [-n FILES] DIR -- CREATE... -- EXIT...
+ *   kapsel-monitor [-i] [-t] [-s MAXBYTES] [-n FILES] DIR -- EXIT...
+ *   fd 3: status pipe to the CLI; fd 4: the sealed kapsel-stage memfd; fd 5: the stage's end of
+ *   the runtime's SOCK_SEQPACKET pair
  *
- *  1 becomes a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER), so the container's init is
- *    reparented to it when the runtime that created it exits, and its status can be reaped;
- *  2 listens on DIR/attach.sock (clients get the output live and may send stdin and resizes)
- *    and, with -t, on DIR/console.sock (the runtime sends the pty master there, runc's
- *    --console-socket protocol);
- *  3 with -a waits for the first attach client, then runs CREATE with stdio = the container's
- *    pipes (stdin a pipe with -i, else /dev/null); CREATE creates and starts the container and
- *    writes the init pid to DIR/init.pid; its exit status goes to fd 3 as "ok PID\n" or
- *    "fail STATUS\n" when fd 3 is open;
- *  4 writes the container's output as docker json-file lines {"log","stream","time"} to
+ *  1 becomes a child subreaper (prctl(2) PR_SET_CHILD_SUBREAPER) and listens on DIR/attach.sock
+ *    (clients get the output live and may send stdin and resizes) and, with -t, on
+ *    DIR/console.sock (the runtime sends the pty master there, runc's --console-socket protocol);
+ *    writes "ready" to fd 3;
+ *  2 when the first client (the CLI) connects, forks and execs the stage from fd 4 with stdio =
+ *    the container's pipes (stdin a pipe with -i, else /dev/null): the stage is our child, so the
+ *    container init it forks is re-parented to us when the stage exits. The CLI drives the stage
+ *    over its end of the socket pair (runtime create), starts the container, writes DIR/init.pid
+ *    and sends frame 5; a CLI that goes away before that leaves nothing to monitor: we exit;
+ *  3 writes the container's output as docker json-file lines {"log","stream","time"} to
  *    DIR/container.log, rotated when larger than MAXBYTES (FILES files kept), and to clients;
- *  5 when the init exits: drains the output, writes DIR/exit ("STATUS SIGNAL SECONDS NANOS"),
+ *  4 when the init exits: drains the output, writes DIR/exit ("CODE SIGNAL SECONDS NANOS"),
  *    sends the exit frame to clients, and execs EXIT (the engine applies --rm / --restart).
  *
  * Frames (both directions): u8 type, 3 zero bytes, u32 big-endian length, payload.
- *   monitor -> client: 1 stdout, 2 stderr, 3 exit (payload: decimal wait status text)
+ *   monitor -> client: 1 stdout, 2 stderr, 3 exit (payload: decimal wait(2) status)
  *   client -> monitor: 0 stdin data, 1 stdin close, 2 resize (u16 rows, u16 cols, big-endian),
+ *                      5 started (the init pid is in DIR/init.pid),
  *                      3 "I apply the exit policy" (then the monitor waits after the exit frame
  *                      for 4 "done" and exits, or execs EXIT if the client goes away first)
  * It decides nothing: what to run, where, and what to do afterwards come from its arguments.
@@ -62,6 +65,7 @@ static int stdin_w = -1;  /* write end of the container's stdin pipe (-i without
 static int pty_master = -1;
 static int tty_mode, interactive;
 static int handoff_fd = -1;  /* an attached client that applies the exit policy itself */
+static int started;          /* frame 5 came: the container runs */
 static struct winsize pending_ws;  /* a resize that came before the pty master */
 static char pending_in[65536];     /* keys that came before the pty master */
 static size_t pending_in_len;
@@ -203,6 +207,7 @@ static int client_frame(int fd) {
 	else if (h[0] == 1 && !tty_mode && stdin_w >= 0) { close(stdin_w); stdin_w = -1; }
 	else if (h[0] == 1 && tty_mode && interactive && pty_master >= 0) write_all(pty_master, "\x04", 1);
 	else if (h[0] == 3) handoff_fd = fd;
+	else if (h[0] == 5) started = 1;
 	else if (h[0] == 2 && len == 4) {
 		struct winsize ws = { .ws_row = (unsigned short)((data[0] & 0xff) << 8 | (data[1] & 0xff)), .ws_col = (unsigned short)((data[2] & 0xff) << 8 | (data[3] & 0xff)) };
 		pending_ws = ws;
@@ -270,29 +275,26 @@ static void write_exit(int status) {
 }
 
 static void usage(void) {
-	fprintf(stderr, "usage: kapsel-monitor [-i] [-t] [-a] [-s MAXBYTES] [-n FILES] DIR -- CREATE... -- EXIT...\n");
+	fprintf(stderr, "usage: kapsel-monitor [-i] [-t] [-s MAXBYTES] [-n FILES] DIR -- EXIT...\n");
 	exit(125);
 }
 
 int main(int argc, char **argv) {
-	int wait_attach = 0, opt;
-	while ((opt = getopt(argc, argv, "+itas:n:")) != -1) {
+	int opt;
+	while ((opt = getopt(argc, argv, "+its:n:")) != -1) {
 		if (opt == 'i') interactive = 1;
 		else if (opt == 't') tty_mode = 1;
-		else if (opt == 'a') wait_attach = 1;
 		else if (opt == 's') log_max = atoll(optarg);
 		else if (opt == 'n') log_files = atoi(optarg);
 		else usage();
 	}
 	if (optind + 2 >= argc || strcmp(argv[optind + 1], "--") != 0) usage();
 	dir = argv[optind];
-	char **create = argv + optind + 2, **exitcmd = NULL;
-	for (char **a = create; *a; a++) if (strcmp(*a, "--") == 0) { *a = NULL; exitcmd = a + 1; break; }
-	if (!exitcmd || !*exitcmd || !*create) usage();
+	char **exitcmd = argv + optind + 2;
 
-	/* fd 3, when open, is the status pipe to the CLI that started us */
-	int status_fd = fcntl(3, F_GETFD) >= 0 ? 3 : -1;
-	if (status_fd >= 0) fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+	/* fd 3: status pipe; fd 4: stage memfd; fd 5: stage socket (none is passed on by exec) */
+	int status_fd = 3, stage_memfd = 4, stage_sock = 5;
+	for (int fd = 3; fd <= 5; fd++) if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) { fprintf(stderr, "kapsel-monitor: fd %d is not open\n", fd); exit(125); }
 	char p[4200];
 	snprintf(p, sizeof p, "%s/monitor.log", dir);
 	int errfd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -332,25 +334,30 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (status_fd >= 0 && write_all(status_fd, "ready\n", 6) < 0) die("status");
-	if (wait_attach) {
-		int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0) die("accept");
-		clients[nclients++] = c;
-	}
+	int first = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	if (first < 0) die("accept");
+	clients[nclients++] = first;
 
-	pid_t creator = fork();
-	if (creator < 0) die("fork");
-	if (creator == 0) {
+	pid_t stage = fork();
+	if (stage < 0) die("fork");
+	if (stage == 0) {
+		/* the runtime's sealed copy of the stage (CVE-2019-5736), its socket as fd 3 */
 		dup2(in_r, 0); dup2(out_w, 1); dup2(err_w, 2);
+		if (dup2(stage_sock, 3) < 0) _exit(125);
 		sigprocmask(SIG_UNBLOCK, &mask, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		execv(create[0], create);
+		signal(SIGHUP, SIG_DFL);
+		char *sargv[] = { "kapsel-stage", "3", NULL };
+		char *senv[] = { NULL };
+		fexecve(stage_memfd, sargv, senv);
 		_exit(127);
 	}
+	close(stage_memfd);
+	close(stage_sock);
 	if (!tty_mode) { close(out_w); close(err_w); if (in_r != devnull) close(in_r); }
 
 	long init_pid = -1;
-	int init_status = 0, init_done = 0, creator_done = 0;
+	int init_status = 0, init_done = 0;
 	pid_t reaped_pid[REAPED_MAX];
 	int reaped_status[REAPED_MAX], nreaped = 0;
 	int out_open = out_r >= 0, err_open = err_r >= 0;
@@ -397,8 +404,24 @@ int main(int argc, char **argv) {
 			}
 			close(csock); csock = -1; unlink(path_console);
 		}
+		int first_gone = 0;
 		for (int i = nclients - 1; i >= 0; i--) {
-			if (fds[base + i].revents && client_frame(clients[i]) < 0) drop_client(i);
+			if (fds[base + i].revents && client_frame(clients[i]) < 0) {
+				if (clients[i] == first) first_gone = 1;
+				drop_client(i);
+			}
+		}
+		if (started && init_pid < 0) {
+			init_pid = read_pid_file();
+			if (status_fd >= 0) { write_all(status_fd, "started\n", 8); close(status_fd); status_fd = -1; }
+			for (int i = 0; i < nreaped; i++) if (reaped_pid[i] == init_pid) { init_status = reaped_status[i]; init_done = 1; }
+			if (init_done && drain_start.tv_sec == 0) clock_gettime(CLOCK_MONOTONIC, &drain_start);
+		}
+		if (first_gone && init_pid < 0) {
+			/* the CLI went away before the container started: it cleans up (or rm -f does) */
+			unlink(path_attach);
+			if (csock >= 0) unlink(path_console);
+			return 0;
 		}
 		if (fds[1].revents) {
 			int c = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
@@ -411,30 +434,9 @@ int main(int argc, char **argv) {
 			int st;
 			pid_t w;
 			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-				if (w == creator) {
-					creator_done = 1;
-					if (WIFEXITED(st) && WEXITSTATUS(st) == 0) init_pid = read_pid_file();
-					if (status_fd >= 0) {
-						char msg[64];
-						int len = init_pid > 0 ? snprintf(msg, sizeof msg, "ok %ld\n", init_pid) : snprintf(msg, sizeof msg, "fail %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-						write_all(status_fd, msg, (size_t)len);
-						close(status_fd);
-						status_fd = -1;
-					}
-					if (init_pid <= 0) {
-						/* nothing was started: tell the clients and leave the rest to the CLI */
-						char s[32];
-						int len = snprintf(s, sizeof s, "create %d", WIFEXITED(st) ? WEXITSTATUS(st) : 125);
-						send_frame(3, s, (size_t)len);
-						unlink(path_attach);
-						return 0;
-					}
-					for (int i = 0; i < nreaped; i++) if (reaped_pid[i] == init_pid) { init_status = reaped_status[i]; init_done = 1; }
-				} else if (creator_done && w == init_pid) {
-					init_status = st; init_done = 1;
-				} else if (!creator_done && nreaped < REAPED_MAX) {
-					reaped_pid[nreaped] = w; reaped_status[nreaped++] = st;
-				}
+				if (w == stage) continue;
+				if (init_pid > 0 && w == init_pid) { init_status = st; init_done = 1; }
+				else if (init_pid < 0 && nreaped < REAPED_MAX) { reaped_pid[nreaped] = w; reaped_status[nreaped++] = st; }
 			}
 			if (init_done && drain_start.tv_sec == 0) clock_gettime(CLOCK_MONOTONIC, &drain_start);
 		}

@@ -1,6 +1,6 @@
 /**
- * `kapsel __monitor-create STORE STATE ID` and `__monitor-exit STORE STATE ID`: the TypeScript
- * steps native/monitor.c runs (engine/monitor.ts). Not for users; hidden from --help.
+ * `kapsel __monitor-exit STORE STATE ID`: the TypeScript step native/monitor.c execs when the
+ * container's init exited (engine/monitor.ts). Not for users; hidden from --help.
  */
 import type { CommandModule } from 'yargs';
 import { silentLogger } from '../../common/log.js';
@@ -9,16 +9,6 @@ async function ctxFor(argv: Record<string, unknown>) {
   const [{ linuxSyscalls }, { engineContext }] = await Promise.all([import('../../sys/linux-syscalls.js'), import('../../engine/context.js')]);
   return engineContext(linuxSyscalls(), silentLogger, { storeRoot: argv['store'] as string, stateRoot: argv['state'] as string });
 }
-
-export const monitorCreateCommand: CommandModule = {
-  command: '__monitor-create <store> <state> <id>',
-  describe: false,
-  handler: async (argv) => {
-    const ctx = await ctxFor(argv);
-    const { monitorCreate } = await import('../../engine/monitor.js');
-    process.exitCode = await monitorCreate(ctx, argv['id'] as string);
-  },
-};
 
 export const monitorExitCommand: CommandModule = {
   command: '__monitor-exit <store> <state> <id>',
