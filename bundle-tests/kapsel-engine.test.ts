@@ -260,3 +260,25 @@ test('a monitor killed with SIGKILL leaves ps truthful, and rm -f cleans up', as
   assert.equal(JSON.parse(ok(['ps', '-a', '--format', 'json']).trim()).State, 'exited');
   ok(['rm', '-f', 'cli-orphan']);
 });
+
+test('stats, top, live update, rename and container prune', () => {
+  const id = ok(['run', '-d', '--name', 'cli-res', '--memory', '64m', 'busybox', 'sh', '-c', 'while true; do sleep 0.05; done']).trim();
+  ids.push(id);
+  const stats = JSON.parse(ok(['stats', '--no-stream', '--format', 'json', 'cli-res']).trim());
+  assert.equal(stats.Name, 'cli-res');
+  assert.equal(stats.MemLimitBytes, 64 * 1024 * 1024);
+  assert.ok(stats.Pids >= 1);
+  assert.match(ok(['top', 'cli-res']), /sh -c while true/);
+  ok(['update', '--memory', '128m', '--pids-limit', '33', 'cli-res']);
+  assert.deepEqual(ok(['exec', 'cli-res', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes', '/sys/fs/cgroup/pids/pids.max']).trim().split('\n'), ['134217728', '33']);
+  assert.equal(inspect('cli-res').HostConfig['Memory'], 128 * 1024 * 1024);
+  ok(['rename', 'cli-res', 'cli-res2']);
+  assert.equal(inspect(id).Name, '/cli-res2');
+  assert.equal(kapsel(['inspect', 'cli-res']).status, 125, 'the old name is free');
+  const done = ok(['run', '--name', 'cli-done', 'busybox', 'true']);
+  assert.equal(done, '');
+  const pruned = ok(['container', 'prune']);
+  assert.match(pruned, /Total: 1 containers removed/);
+  assert.equal(kapsel(['inspect', 'cli-done']).status, 125);
+  assert.equal(inspect('cli-res2').State['Running'], true, 'prune leaves running containers');
+});

@@ -19,6 +19,11 @@ import { rmCommand } from './kapsel/rm.js';
 import { waitCommand } from './kapsel/wait.js';
 import { inspectCommand } from './kapsel/inspect.js';
 import { monitorExitCommand } from './kapsel/monitor-internal.js';
+import { statsCommand } from './kapsel/stats.js';
+import { topCommand } from './kapsel/top.js';
+import { updateCommand } from './kapsel/update.js';
+import { renameCommand } from './kapsel/rename.js';
+import { containerCommand } from './kapsel/container.js';
 
 async function main(): Promise<void> {
   const { head, command } = splitRunArgs(process.argv.slice(2));
@@ -35,6 +40,11 @@ async function main(): Promise<void> {
     .command(rmCommand)
     .command(waitCommand)
     .command(inspectCommand)
+    .command(statsCommand)
+    .command(topCommand)
+    .command(updateCommand)
+    .command(renameCommand)
+    .command(containerCommand)
     .command(monitorExitCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()

@@ -217,6 +217,25 @@ export class ContainerStore {
     });
   }
 
+  /** `kapsel rename`: moves the name under the lock; a taken name is a clear error. */
+  rename(id: string, newName: string): void {
+    if (!NAME_RE.test(newName)) {
+      throw new KapselError('ERR_USAGE', `invalid container name \`${newName}\`: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    }
+    this.withNamesLock(() => {
+      const names = this.readNames();
+      const owner = Object.hasOwn(names, newName) ? names[newName] : undefined;
+      if (owner !== undefined && owner !== id && existsSync(this.dir(owner))) {
+        throw new KapselError('ERR_NAME_CONFLICT', `the container name \`${newName}\` is already in use by container ${owner.slice(0, 12)}`);
+      }
+      const rec = this.read(id);
+      if (names[rec.name] === id) delete names[rec.name];
+      names[newName] = id;
+      this.write({ ...rec, name: newName });
+      this.writeNames(names);
+    });
+  }
+
   /** Releases a name whose claim failed before a record existed. */
   unclaim(id: string, name: string): void {
     this.remove(id, name);

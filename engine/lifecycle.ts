@@ -184,3 +184,21 @@ export async function waitContainer(ctx: EngineContext, ref: string): Promise<nu
     await sleep(50);
   }
 }
+
+/** `kapsel container prune`: removes every exited (or never started) container; returns their ids. */
+export async function pruneContainers(ctx: EngineContext): Promise<string[]> {
+  const removed: string[] = [];
+  for (const id of ctx.containers.ids()) {
+    let rec: ContainerRecord;
+    try {
+      rec = ctx.containers.read(id);
+    } catch {
+      continue;
+    }
+    const s = deriveState(ctx, rec).status;
+    if ((s === 'exited' || s === 'created') && !monitorAlive(rec)) {
+      await removeContainer(ctx, id, { force: false }).then(() => removed.push(id), () => undefined);
+    }
+  }
+  return removed;
+}
