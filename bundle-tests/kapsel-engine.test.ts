@@ -282,3 +282,23 @@ test('stats, top, live update, rename and container prune', () => {
   assert.equal(kapsel(['inspect', 'cli-done']).status, 125);
   assert.equal(inspect('cli-res2').State['Running'], true, 'prune leaves running containers');
 });
+
+test('the Kapsel class API: run, stats, live update, logs, exec, stop, wait, remove', async () => {
+  const { Kapsel } = await import('../index.js');
+  const k = await Kapsel.open({ storeRoot: store, stateRoot: state });
+  const id = await k.run('busybox', ['sh', '-c', 'trap "exit 4" TERM; echo up; while true; do sleep 0.1; done'], { memory: '32m', name: 'cli-api' });
+  ids.push(id);
+  assert.equal(k.list().find((r) => r.Id === id)?.State, 'running');
+  for await (const s of k.stats(id, { intervalMs: 100 })) {
+    assert.equal(s.MemLimitBytes, 32 * 1024 * 1024);
+    break;
+  }
+  await k.update('cli-api', { memory: '48m' });
+  assert.equal((k.inspect(id)['HostConfig'] as { Memory: number }).Memory, 48 * 1024 * 1024);
+  await until(() => existsSync(join(store, 'containers', id, 'container.log')) && readFileSync(join(store, 'containers', id, 'container.log'), 'utf8').includes('up'));
+  assert.deepEqual((await k.logs(id)).map((l) => l.log), ['up\n']);
+  await k.stop(id, { timeoutS: 5 });
+  assert.equal(await k.wait(id), 4);
+  await k.remove(id);
+  assert.equal(k.list({ all: true }).some((r) => r.Id === id), false);
+});
