@@ -238,7 +238,7 @@ test('inspect: docker fields for a running container; names are unique; ids reso
     assert.match(rmRunning.stderr, /cannot remove container cli-insp: it is running/);
     const missing = kapsel(['inspect', 'no-such-ctr']);
     assert.equal(missing.status, 125);
-    assert.match(missing.stderr, /no such container: no-such-ctr/);
+    assert.match(missing.stderr, /container `no-such-ctr` does not exist/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -301,4 +301,16 @@ test('the Kapsel class API: run, stats, live update, logs, exec, stop, wait, rem
   assert.equal(await k.wait(id), 4);
   await k.remove(id);
   assert.equal(k.list({ all: true }).some((r) => r.Id === id), false);
+});
+
+test('system info counts containers; port names an unknown container', () => {
+  const id = ok(['run', '--name', 'cli-info', 'busybox', 'true']);
+  assert.equal(id, '');
+  const info = JSON.parse(ok(['system', 'info', '--format', 'json']));
+  assert.equal(info.Containers, 1);
+  assert.equal(info.ContainersStopped, 1);
+  assert.equal(info.StoreRoot, store);
+  assert.equal(ok(['port', 'cli-info']), '');
+  assert.match(kapsel(['port', 'nope']).stderr, /container `nope` does not exist/);
+  ids.push(inspect('cli-info').Id);
 });

@@ -24,6 +24,8 @@ import { topCommand } from './kapsel/top.js';
 import { updateCommand } from './kapsel/update.js';
 import { renameCommand } from './kapsel/rename.js';
 import { containerCommand } from './kapsel/container.js';
+import { systemCommand } from './kapsel/system.js';
+import { portCommand } from './kapsel/port.js';
 
 async function main(): Promise<void> {
   const { head, command } = splitRunArgs(process.argv.slice(2));
@@ -45,6 +47,8 @@ async function main(): Promise<void> {
     .command(updateCommand)
     .command(renameCommand)
     .command(containerCommand)
+    .command(systemCommand)
+    .command(portCommand)
     .command(monitorExitCommand)
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()

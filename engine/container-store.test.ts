@@ -27,10 +27,10 @@ test('names are unique; containers resolve by name, full id and unique prefix', 
   assert.equal(store.resolve(b), b);
   assert.equal(store.resolve('ab'), b);
   assert.throws(() => store.resolve('a'), /container id prefix `a` matches 2 containers/);
-  assert.throws(() => store.resolve('nope'), /no such container: nope/);
+  assert.throws(() => store.resolve('nope'), /container `nope` does not exist/);
   assert.throws(() => store.claim(newContainerId(), '-bad'), /invalid container name/);
   store.remove(a, 'first');
-  assert.throws(() => store.resolve('first'), /no such container/);
+  assert.throws(() => store.resolve('first'), /container `first` does not exist/);
   const again = newContainerId();
   store.claim(again, 'first');
   store.write(record(again, 'first'));

@@ -121,7 +121,7 @@ export class ContainerStore {
     try {
       fd = openSync(this.dir(id), constants.O_RDONLY | constants.O_DIRECTORY);
     } catch {
-      throw new NotFoundError(`no such container: ${id}`);
+      throw new NotFoundError(`container \`${id}\``);
     }
     try {
       this.sys.flock(fd, LOCK_EX);
@@ -179,7 +179,7 @@ export class ContainerStore {
     try {
       text = readFileSync(join(this.dir(id), 'container.json'), 'utf8');
     } catch {
-      throw new NotFoundError(`no such container: ${id}`);
+      throw new NotFoundError(`container \`${id}\``);
     }
     return JSON.parse(text) as ContainerRecord;
   }
@@ -202,7 +202,7 @@ export class ContainerStore {
       if (matches.length === 1) return matches[0]!;
       if (matches.length > 1) throw new KapselError('ERR_AMBIGUOUS', `container id prefix \`${ref}\` matches ${matches.length} containers`, { hint: 'give more digits or the name' });
     }
-    throw new NotFoundError(`no such container: ${ref}`);
+    throw new NotFoundError(`container \`${ref}\``);
   }
 
   /** Removes the directory and the name (rm). */

@@ -24,7 +24,7 @@ export const inspectCommand: CommandModule = {
     const out: unknown[] = [];
     for (const n of argv['names'] as string[]) {
       try {
-        if (argv['type'] === 'image') throw new NotFoundError(`no such object: ${n}`);
+        if (argv['type'] === 'image') throw new NotFoundError(`object \`${n}\``);
         out.push(inspectContainer(ctx, n));
       } catch (err) {
         if (!(err instanceof NotFoundError) || argv['type'] === 'container' || imageInspect === undefined) throw err;
