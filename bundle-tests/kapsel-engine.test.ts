@@ -314,3 +314,23 @@ test('system info counts containers; port names an unknown container', () => {
   assert.match(kapsel(['port', 'nope']).stderr, /container `nope` does not exist/);
   ids.push(inspect('cli-info').Id);
 });
+
+test('concurrent runs with one name: exactly one wins, the others get the name conflict', async () => {
+  const { spawn } = await import('node:child_process');
+  const runs = await Promise.all([1, 2, 3].map(() => new Promise<Result>((resolve) => {
+    const c = spawn(KAPSEL, ['run', '-d', '--name', 'cli-race', 'busybox', 'sleep', '30'], { env });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.on('close', (status) => resolve({ status, stdout, stderr }));
+  })));
+  const winners = runs.filter((r) => r.status === 0);
+  assert.equal(winners.length, 1, JSON.stringify(runs));
+  for (const r of runs.filter((x) => x.status !== 0)) {
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /the container name `cli-race` is already in use/);
+  }
+  ids.push(winners[0]!.stdout.trim());
+  assert.equal(JSON.parse(ok(['ps', '-a', '--format', 'json']).trim()).Names, 'cli-race');
+});
