@@ -334,3 +334,12 @@ test('concurrent runs with one name: exactly one wins, the others get the name c
   ids.push(winners[0]!.stdout.trim());
   assert.equal(JSON.parse(ok(['ps', '-a', '--format', 'json']).trim()).Names, 'cli-race');
 });
+
+test('run -d --rm: the exit handler removes the container when it exits', async () => {
+  const id = ok(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 0.5; exit 3']).trim();
+  ids.push(id);
+  assert.equal(JSON.parse(ok(['inspect', id]))[0].HostConfig.AutoRemove, true);
+  await until(() => !existsSync(join(store, 'containers', id)));
+  assert.equal(existsSync(join(store, 'containers', id)), false);
+  assert.equal(kapsel(['inspect', id]).status, 125);
+});

@@ -36,3 +36,18 @@ test('names are unique; containers resolve by name, full id and unique prefix', 
   store.write(record(again, 'first'));
   assert.equal(store.resolve('first'), again, 'a removed container frees its name');
 });
+
+test('a create that died before its record is an orphan (after a grace period) that frees its name when removed', () => {
+  const store = new ContainerStore(join(root, 'b'), recordingSyscalls());
+  const dead = newContainerId();
+  store.claim(dead, 'half');
+  const live = newContainerId();
+  store.claim(live, 'whole');
+  store.write(record(live, 'whole'));
+  assert.deepEqual(store.orphans(60_000), [], 'a create in progress is left alone');
+  assert.deepEqual(store.orphans(0), [{ id: dead, name: 'half' }]);
+  for (const o of store.orphans(0)) store.remove(o.id, o.name);
+  const again = newContainerId();
+  store.claim(again, 'half');
+  assert.deepEqual(store.orphans(0).map((o) => o.id), [again]);
+});

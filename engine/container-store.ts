@@ -9,7 +9,7 @@
  *
  * Ids are 64 hex digits; a container is found by name, full id or a unique id prefix.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { KapselError, NotFoundError } from '../common/errors.js';
@@ -206,10 +206,10 @@ export class ContainerStore {
   }
 
   /** Removes the directory and the name (rm). */
-  remove(id: string, name: string): void {
+  remove(id: string, name: string | undefined): void {
     this.withNamesLock(() => {
       const names = this.readNames();
-      if (names[name] === id) {
+      if (name !== undefined && names[name] === id) {
         delete names[name];
         this.writeNames(names);
       }
@@ -234,6 +234,31 @@ export class ContainerStore {
       this.write({ ...rec, name: newName });
       this.writeNames(names);
     });
+  }
+
+  /**
+   * Directories of creates that died before writing their record (older than `minAgeMs`, so a
+   * create in progress is left alone), with their names: `container prune` removes them.
+   */
+  orphans(minAgeMs = 60_000): { id: string; name: string | undefined }[] {
+    let entries: string[];
+    try {
+      entries = readdirSync(this.root);
+    } catch {
+      return [];
+    }
+    const names = this.readNames();
+    const now = Date.now();
+    return entries
+      .filter((n) => /^[0-9a-f]{64}$/.test(n) && !existsSync(join(this.root, n, 'container.json')))
+      .filter((n) => {
+        try {
+          return now - statSync(join(this.root, n)).mtimeMs >= minAgeMs;
+        } catch {
+          return false;
+        }
+      })
+      .map((id) => ({ id, name: Object.keys(names).find((k) => names[k] === id) }));
   }
 
   /** Releases a name whose claim failed before a record existed. */

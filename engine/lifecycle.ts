@@ -185,9 +185,16 @@ export async function waitContainer(ctx: EngineContext, ref: string): Promise<nu
   }
 }
 
-/** `kapsel container prune`: removes every exited (or never started) container; returns their ids. */
+/**
+ * `kapsel container prune`: removes every exited (or never started) container, and the leftovers
+ * of creates that died before writing a record; returns their ids.
+ */
 export async function pruneContainers(ctx: EngineContext): Promise<string[]> {
   const removed: string[] = [];
+  for (const o of ctx.containers.orphans()) {
+    ctx.containers.remove(o.id, o.name);
+    removed.push(o.id);
+  }
   for (const id of ctx.containers.ids()) {
     let rec: ContainerRecord;
     try {
