@@ -343,3 +343,19 @@ test('run -d --rm: the exit handler removes the container when it exits', async 
   assert.equal(existsSync(join(store, 'containers', id)), false);
   assert.equal(kapsel(['inspect', id]).status, 125);
 });
+
+test('json-file logs rotate at --log-opt max-size, keeping max-file files; logs reads them in order', () => {
+  const out = ok(['run', '--name', 'cli-rot', '--log-opt', 'max-size=2k', '--log-opt', 'max-file=3', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line-$i; i=$((i+1)); done']);
+  assert.equal(out.split('\n').length, 301, 'the attached run printed every line');
+  const dir = join(store, 'containers', inspect('cli-rot').Id);
+  ids.push(inspect('cli-rot').Id);
+  const files = readdirSync(dir).filter((f) => f.startsWith('container.log')).sort();
+  assert.deepEqual(files, ['container.log', 'container.log.1', 'container.log.2']);
+  for (const f of files.slice(1)) assert.ok(readFileSync(join(dir, f)).length >= 2048 && readFileSync(join(dir, f)).length < 2048 + 200, `${f} was rotated near 2k`);
+  const lines = ok(['logs', 'cli-rot']).trim().split('\n');
+  assert.equal(lines.at(-1), 'line-299');
+  const nums = lines.map((l) => Number(l.slice(5)));
+  assert.deepEqual(nums, nums.slice().sort((a, b) => a - b), 'oldest rotated file first, in order, no duplicates');
+  assert.ok(nums[0]! > 0, 'the oldest lines were rotated away');
+  assert.deepEqual(nums, Array.from({ length: nums.length }, (_, i) => nums[0]! + i), 'nothing lost within the kept files');
+});

@@ -77,3 +77,12 @@ test('--env-file: comments and blank lines skipped, a bare NAME takes our value'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--log-opt max-size and max-file (json-file rotation)', async () => {
+  const { parseLogOpts } = await import('./run-config.js');
+  assert.deepEqual(parseLogOpts([]), { maxBytes: 10 * 1024 * 1024, maxFiles: 2 });
+  assert.deepEqual(parseLogOpts(['max-size=2k', 'max-file=3']), { maxBytes: 2048, maxFiles: 3 });
+  assert.throws(() => parseLogOpts(['mode=non-blocking']), /invalid --log-opt `mode=non-blocking`/);
+  assert.throws(() => parseLogOpts(['max-file=0']), /max-file is 1 to 9/);
+  assert.throws(() => parseLogOpts(['max-size=10']), /at least 1k/);
+});

@@ -46,7 +46,25 @@ export interface RunFlags {
   readonly network?: string | undefined;
   readonly isolation?: string | undefined;
   readonly publish?: readonly string[];
-  readonly logMaxBytes?: number | undefined;
+  /** docker's --log-opt for the json-file driver: max-size=SIZE, max-file=N. */
+  readonly logOpts?: readonly string[];
+}
+
+/** `--log-opt max-size=10m --log-opt max-file=3` (docker's json-file options; defaults 10m and 2). */
+export function parseLogOpts(opts: readonly string[]): { maxBytes: number; maxFiles: number } {
+  let maxBytes = 10 * 1024 * 1024;
+  let maxFiles = 2;
+  for (const o of opts) {
+    const m = /^(max-size|max-file)=(.+)$/.exec(o);
+    if (!m) throw new UsageError(`invalid --log-opt \`${o}\`: use max-size=SIZE or max-file=N`);
+    if (m[1] === 'max-size') maxBytes = parseMemoryBytes('--log-opt max-size', m[2]!);
+    else {
+      maxFiles = Number(m[2]);
+      if (!Number.isInteger(maxFiles) || maxFiles < 1 || maxFiles > 9) throw new UsageError(`invalid --log-opt \`${o}\`: max-file is 1 to 9`);
+    }
+  }
+  if (maxBytes < 1024 && maxBytes !== -1) throw new UsageError('--log-opt max-size: at least 1k');
+  return { maxBytes: maxBytes === -1 ? 0 : maxBytes, maxFiles };
 }
 
 /** docker's default capability set (moby oci/caps/defaults.go). */
@@ -123,8 +141,8 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
     cpuShares: f.cpuShares ?? 0,
     cpusetCpus: f.cpusetCpus ?? '',
     pidsLimit: f.pidsLimit ?? 0,
-    logMaxBytes: f.logMaxBytes ?? 10 * 1024 * 1024,
-    logMaxFiles: 2,
+    logMaxBytes: parseLogOpts(f.logOpts ?? []).maxBytes,
+    logMaxFiles: parseLogOpts(f.logOpts ?? []).maxFiles,
   };
 }
 

@@ -38,7 +38,8 @@ export function runCommand(command: readonly string[]): CommandModule {
       .option('restart', { type: 'string', describe: 'no | on-failure[:N] | always | unless-stopped' })
       .option('network', { alias: 'net', type: 'string', describe: 'none (default) | host' })
       .option('publish', { alias: 'p', type: 'string' })
-      .option('isolation', { type: 'string', describe: 'container (vm: not yet)' }),
+      .option('isolation', { type: 'string', describe: 'container (vm: not yet)' })
+      .option('log-opt', { type: 'string', describe: 'max-size=SIZE, max-file=N (json-file log rotation)' }),
     handler: async (argv) => {
       const ctx = await engine();
       const { runContainer } = await import('../../engine/lifecycle.js');
@@ -75,6 +76,7 @@ export function runCommand(command: readonly string[]): CommandModule {
         network: argv['network'] as string | undefined,
         publish: list(argv['publish']),
         isolation: argv['isolation'] as string | undefined,
+        logOpts: list(argv['log-opt']),
       };
       if (flags.detach) {
         const r = await runContainer(ctx, flags);
