@@ -359,3 +359,14 @@ test('json-file logs rotate at --log-opt max-size, keeping max-file files; logs 
   assert.ok(nums[0]! > 0, 'the oldest lines were rotated away');
   assert.deepEqual(nums, Array.from({ length: nums.length }, (_, i) => nums[0]! + i), 'nothing lost within the kept files');
 });
+
+test('exec -it gives the process a pty of the container with the caller\'s window size', () => {
+  const id = ok(['run', '-d', '--name', 'cli-exectty', 'busybox', 'sleep', '100']).trim();
+  ids.push(id);
+  const cmd = `stty rows 31 cols 97; ${KAPSEL} exec -it cli-exectty sh -c 'tty; stty size; exit 5'`;
+  const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { env, timeout: 60_000 });
+  const out = r.stdout.toString();
+  assert.equal(r.status, 5, out);
+  assert.match(out, /\/dev\/pts\/\d+/);
+  assert.match(out, /31 97/);
+});

@@ -19,6 +19,8 @@ export interface ExecFlags {
   readonly env?: readonly string[];
   readonly user?: string | undefined;
   readonly workdir?: string | undefined;
+  /** The terminal size for -t (the caller's window), set before the process starts. */
+  readonly consoleSize?: { readonly height: number; readonly width: number } | undefined;
 }
 
 export interface TtyIo {
@@ -40,7 +42,7 @@ export async function execContainer(ctx: EngineContext, ref: string, f: ExecFlag
   const sockPath = join(dir, 'console.sock');
   const listener = ctx.sys.listenUnix(sockPath);
   try {
-    const done = execInContainer(ctx.sys, ctx.runtime, { ...base, tty: true, consoleSocket: sockPath }, ctx.log);
+    const done = execInContainer(ctx.sys, ctx.runtime, { ...base, tty: true, consoleSocket: sockPath, ...(f.consoleSize !== undefined && { consoleSize: f.consoleSize }) }, ctx.log);
     // the runtime connected and sent the master before it started waiting
     const conn = ctx.sys.accept(listener);
     const msg = ctx.sys.recvmsg(conn, 256, 1);

@@ -29,6 +29,7 @@ export function execCommand(command: readonly string[]): CommandModule {
           env: list(argv['env']),
           user: argv['user'] as string | undefined,
           workdir: argv['workdir'] as string | undefined,
+          ...(tty && process.stdout.isTTY && process.stdout.rows > 0 && { consoleSize: { height: process.stdout.rows, width: process.stdout.columns } }),
         }, {
           stdin: process.stdin,
           stdout: process.stdout,
