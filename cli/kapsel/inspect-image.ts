@@ -6,6 +6,12 @@
 import type { CommandModule } from 'yargs';
 import { openImageStore } from './image-store.js';
 
+/** One image's docker-like document (the container `inspect` falls back to it). */
+export async function inspectImageDoc(ref: string): Promise<unknown> {
+  const { inspectImage } = await import('../../images/image-manage.js');
+  return inspectImage(await openImageStore(), ref);
+}
+
 export async function runInspectImages(refs: readonly string[]): Promise<void> {
   const { inspectImage } = await import('../../images/image-manage.js');
   const store = await openImageStore();
