@@ -16,7 +16,8 @@ const KAPSEL = join(REPO, 'bin', 'kapsel');
 const { bundle, cleanupAll } = bundleFactory();
 const tag = Math.random().toString(36).slice(2, 6);
 const store = mkdtempSync(join(tmpdir(), 'kt-net-bundle-'));
-const env = { ...process.env, KAPSEL_STORE: store };
+const state = mkdtempSync(join(tmpdir(), 'kt-net-state-'));
+const env = { ...process.env, KAPSEL_STORE: store, KAPSEL_STATE: state };
 const NET = `ktb${tag}`;
 const third = 200 + Math.floor(Math.random() * 50);
 const forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
@@ -30,8 +31,10 @@ after(() => {
   kapsel(['network', 'prune-stale']);
   const left = kapsel(['network', 'ls', '-q']).out.split('\n').filter((n) => n !== '');
   if (left.length > 0) kapsel(['network', 'rm', ...left]); // NET, and the default network if a failed test made one
+  for (const id of kapsel(['ps', '-aq']).out.split('\n').filter((l) => l !== '')) kapsel(['rm', '-f', id]);
   cleanupAll();
   rmSync(store, { recursive: true, force: true });
+  rmSync(state, { recursive: true, force: true });
   assert.ok(!execFileSync('ip', ['-o', 'link']).toString().includes(`kt-${tag}`), 'bridge removed');
   assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), forwardBefore);
 });
@@ -65,7 +68,8 @@ test('create, connect, start: the container serves on its address and a publishe
     // the hosts file kapsel keeps is the one the container reads
     const seen = runtime(b, ['exec', id, 'cat', '/etc/hosts']).stdout;
     assert.match(seen, new RegExp(`${ip.replace(/\./g, '\\.')}\\tweb`));
-    assert.equal(kapsel(['port', id]).out, `80/tcp -> 0.0.0.0:${port}\n`);
+    const att = (JSON.parse(kapsel(['network', 'inspect', NET]).out) as { attachments: Record<string, { ports: unknown[] }> }[])[0]?.attachments[id];
+    assert.deepEqual(att?.ports, [{ hostIp: '', hostPort: port, containerPort: 80, protocol: 'tcp' }]);
   } finally {
     runtime(b, ['delete', '--force', id]);
   }
@@ -95,4 +99,38 @@ test('bad input: clear errors, non-zero exit, nothing created', () => {
   }
   assert.deepEqual(links(), before);
   assert.deepEqual(kapsel(['network', 'ls', '-q']).out, `${NET}\n`, 'no network created (not even the default one)');
+});
+
+test('kapsel run --network NAME -p: served on 127.0.0.1, found by name from another container, kapsel port and inspect; rm -f leaves nothing', async () => {
+  if (!kapsel(['network', 'ls', '-q']).out.includes(NET)) {
+    assert.equal(kapsel(['network', 'create', '--subnet', `10.213.${third}.0/24`, '--bridge', `kt-${tag}`, NET]).status, 0);
+  }
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const ip = `10.213.${third}.99`;
+  const run = kapsel(['run', '-d', '--name', `web-${tag}`, '--network', NET, '--ip', ip, '-p', `127.0.0.1:${port}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc']);
+  assert.equal(run.status, 0, run.err);
+  let body = '';
+  for (let i = 0; i < 50 && body === ''; i++) {
+    body = await fetch(`http://127.0.0.1:${port}/hosts`).then((r) => r.text(), () => '');
+    if (body === '') await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(body, new RegExp(`${ip.replace(/\./g, '\\.')}\t`), 'the container serves its own /etc/hosts, which kapsel wrote');
+  assert.equal(kapsel(['port', `web-${tag}`]).out, `80/tcp -> 127.0.0.1:${port}\n`);
+  const inspect = JSON.parse(kapsel(['inspect', `web-${tag}`]).out) as { NetworkSettings: { IPAddress: string; Networks: Record<string, unknown> } }[];
+  assert.equal(inspect[0]?.NetworkSettings.IPAddress, ip);
+  assert.deepEqual(Object.keys(inspect[0]?.NetworkSettings.Networks ?? {}), [NET]);
+  // a second container on the network finds the first by its name
+  const peer = kapsel(['run', '--rm', '--network', NET, 'busybox', 'wget', '-q', '-O', '-', `http://web-${tag}/hosts`]);
+  assert.equal(peer.status, 0, peer.err);
+  assert.match(peer.out, /localhost/);
+  // -p without a bridge network: refused before anything is made
+  const bad = kapsel(['run', '--rm', '-p', '1:1', 'busybox', 'true']);
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.err, /-p\/--publish needs a bridge network/);
+
+  assert.equal(kapsel(['rm', '-f', `web-${tag}`]).status, 0);
+  const rec = JSON.parse(kapsel(['network', 'inspect', NET]).out) as { attachments: object }[];
+  assert.deepEqual(rec[0]?.attachments, {});
+  assert.equal(execFileSync('ip', ['-o', 'link', 'show', 'master', `kt-${tag}`]).toString(), '');
+  assert.equal(await fetch(`http://127.0.0.1:${port}/hosts`, { signal: AbortSignal.timeout(2000) }).then(() => 'reached', () => 'refused'), 'refused');
 });

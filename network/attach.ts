@@ -30,5 +30,5 @@ export function detachContainer(ctx: NetworkContext, containerId: string, networ
 }
 
 export { containerResolvConf };
-export { prepareNetworkFiles, networkSettings } from './container-files.js';
+export { prepareNetworkFiles, networkSettings, type DockerNetworkSettings } from './container-files.js';
 export { parsePublish, formatPort } from './ports.js';

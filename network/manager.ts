@@ -252,6 +252,8 @@ export class NetworkManager {
 
   /** Detaches a container from one network, or from every network when `network` is undefined. */
   detach(containerId: string, network?: string): void {
+    // nothing recorded for it (a container that never joined a network): no lock, no rebuild
+    if (network === undefined && !this.store.list().some((n) => Object.hasOwn(n.attachments, containerId))) return;
     this.store.withLock(() => {
       this.#cleanStale();
       const nets = network === undefined ? this.store.list() : [this.inspect(network)];

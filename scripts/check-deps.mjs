@@ -23,8 +23,8 @@ const ALLOWED = {
   ...Object.fromEntries(PEERS.map((p) => [p, ['common', 'sys', 'oci']])),
   runtime: ['common', 'sys', 'oci', ...PEERS],
   engine: ['common', 'sys', 'oci', ...PEERS, 'runtime'], // the docker-like engine behind `kapsel`
-  '.': ['common', 'sys', 'oci', ...PEERS, 'runtime'], // top-level index.ts: the library API
-  examples: ['common', 'sys', 'oci', ...PEERS, 'runtime'], // scripts on the library API
+  '.': ['common', 'sys', 'oci', ...PEERS, 'runtime', 'engine'], // top-level index.ts: the library API
+  examples: ['common', 'sys', 'oci', ...PEERS, 'runtime', 'engine'], // scripts on the library API
   cli: '*',
   'bundle-tests': '*',
 };

@@ -58,6 +58,12 @@ export interface Syscalls {
   chdir(path: string): void;
   chroot(path: string): void;
   mkfifo(path: string, mode: number): void;
+  /** lsetxattr(2): never follows a final symlink; flags XATTR_CREATE (1) / XATTR_REPLACE (2) or 0. */
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void;
+  /** lgetxattr(2): the attribute's value; ENODATA when it is absent. */
+  lgetxattr(path: string, name: string): Buffer;
+  /** llistxattr(2): the names of the attributes this process can see. */
+  llistxattr(path: string): string[];
   flock(fd: number, operation: number): void;
   /** ioctl(2) with an int argument passed by pointer; returns the int after the call. */
   ioctlInt(fd: number, request: number, value: number): number;

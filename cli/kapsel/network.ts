@@ -1,5 +1,5 @@
 /**
- * `kapsel network create|ls|inspect|rm|connect|disconnect` and `kapsel port`: argv in, the
+ * `kapsel network create|ls|inspect|rm|connect|disconnect|prune-stale`: argv in, the
  * network library (network/manager.ts) called, text out.
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -14,12 +14,14 @@ async function manager(): Promise<import('../../network/manager.js').NetworkMana
   return new NetworkManager({ sys: linuxSyscalls(), nft: runNft, storeRoot: process.env['KAPSEL_STORE'] });
 }
 
-/** The network namespace of container `id` from the runtime state (KAPSEL_STATE, default /run/kapsel). */
-async function containerNetns(id: string): Promise<string> {
-  const [{ StateStore }, { KAPSEL_STATE_ROOT }] = await Promise.all([import('../../runtime/state-store.js'), import('../../engine/run.js')]);
-  const rec = new StateStore(process.env['KAPSEL_STATE'] ?? KAPSEL_STATE_ROOT).read(id);
-  if (rec.pid <= 0) throw new UsageError(`container \`${id}\` has no running process`);
-  return `/proc/${rec.pid}/ns/net`;
+/** A kapsel container by name or id: its id, its init's network namespace and its hosts file. */
+async function containerTarget(ref: string): Promise<{ id: string; netnsPath: string; hostsPath?: string; hostname: string }> {
+  const [{ engine }, { existsSync }, { join }] = await Promise.all([import('./context.js'), import('node:fs'), import('node:path')]);
+  const ctx = await engine();
+  const rec = ctx.containers.read(ctx.containers.resolve(ref));
+  if (rec.pid <= 0 || rec.state !== 'running') throw new UsageError(`container \`${rec.name}\` is not running`);
+  const hosts = join(ctx.containers.dir(rec.id), 'hosts');
+  return { id: rec.id, netnsPath: `/proc/${rec.pid}/ns/net`, hostname: rec.config.hostname, ...(existsSync(hosts) && { hostsPath: hosts }) };
 }
 
 const list = (v: unknown): string[] => (v === undefined ? [] : ([] as unknown[]).concat(v).map(String));
@@ -71,32 +73,35 @@ export const networkCommand: CommandModule = {
         .option('hosts-file', { type: 'string', describe: "the file the container sees as /etc/hosts: kapsel keeps its peers' names in it" }), async (a) => {
         const { parsePublish } = await import('../../network/ports.js');
         const ports = list(a.publish).map(parsePublish);
-        const netnsPath = a.netns ?? (await containerNetns(a.container as string));
+        // --netns: any namespace, CTR is just a name for it; otherwise a kapsel container
+        const target = a.netns !== undefined
+          ? { id: a.container as string, netnsPath: a.netns, hostsPath: a['hosts-file'] }
+          : await containerTarget(a.container as string);
+        const hostname = a.hostname ?? ('hostname' in target ? target.hostname : undefined);
         const r = (await manager()).attach({
-          network: a.network as string, containerId: a.container as string, netnsPath, ip: a.ip, ports, aliases: list(a.alias),
-          ...(a.hostname !== undefined && { hostname: a.hostname }),
-          hostsPath: a['hosts-file'],
+          network: a.network as string, containerId: target.id, netnsPath: target.netnsPath, ip: a.ip, ports, aliases: list(a.alias),
+          ...(hostname !== undefined && { hostname }),
+          hostsPath: a['hosts-file'] ?? target.hostsPath,
         });
         process.stdout.write(`${JSON.stringify(r)}\n`);
       })
       .command('disconnect <network> <container>', 'disconnect a container from a network', (c) => c
         .positional('network', { type: 'string', demandOption: true })
         .positional('container', { type: 'string', demandOption: true }), async (a) => {
-        (await manager()).detach(a.container as string, a.network as string);
+        // a kapsel container by name or id prefix; otherwise the name given to --netns at connect
+        let id = a.container as string;
+        try {
+          const { engine } = await import('./context.js');
+          const ctx = await engine();
+          id = ctx.containers.resolve(id);
+        } catch {
+          // not a kapsel container
+        }
+        (await manager()).detach(id, a.network as string);
       })
       .command('prune-stale', 'remove attachments of containers that are gone', (c) => c, async () => {
         for (const g of (await manager()).cleanStale()) process.stdout.write(`${g}\n`);
       })
       .demandCommand(1, 'name a network command: create, ls, inspect, rm, connect, disconnect'),
   handler: () => undefined,
-};
-
-export const portCommand: CommandModule = {
-  command: 'port <container>',
-  describe: "list a container's published ports",
-  builder: (y: Argv) => y.positional('container', { type: 'string', demandOption: true }),
-  handler: async (a) => {
-    const { formatPort } = await import('../../network/ports.js');
-    process.stdout.write((await manager()).ports(a['container'] as string).map((p) => `${formatPort(p)}\n`).join(''));
-  },
 };
