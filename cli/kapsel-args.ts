@@ -4,7 +4,7 @@ const WITH_VALUE: Record<string, ReadonlySet<string>> = {
   run: new Set(['--name', '-e', '--env', '--env-file', '-w', '--workdir', '-u', '--user', '-h', '--hostname', '--entrypoint',
     '-v', '--volume', '--tmpfs', '-m', '--memory', '--memory-swap', '--cpus', '-c', '--cpu-shares', '--cpuset-cpus',
     '--pids-limit', '--cap-add', '--cap-drop', '--security-opt', '--stop-signal', '--restart', '--network', '--net',
-    '-p', '--publish', '--isolation', '--log-opt']),
+    '-p', '--publish', '--ip', '--isolation', '--log-opt']),
   exec: new Set(['-e', '--env', '-u', '--user', '-w', '--workdir']),
 };
 

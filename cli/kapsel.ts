@@ -26,6 +26,7 @@ import { renameCommand } from './kapsel/rename.js';
 import { containerCommand } from './kapsel/container.js';
 import { systemCommand } from './kapsel/system.js';
 import { portCommand } from './kapsel/port.js';
+import { networkCommand } from './kapsel/network.js';
 import { setImageInspector } from './kapsel/inspect.js';
 import { inspectImageDoc } from './kapsel/inspect-image.js';
 import { pullCommand } from './kapsel/pull.js';
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     .command(containerCommand)
     .command(systemCommand)
     .command(portCommand)
+    .command(networkCommand)
     .command(monitorExitCommand)
     .command(pullCommand)
     .command(loginCommand)

@@ -9,6 +9,7 @@
  *
  * Ids are 64 hex digits; a container is found by name, full id or a unique id prefix.
  */
+import type { PortMapping } from '../network/types.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, constants } from 'node:fs';
 import { releaseRootfs } from '../images/snapshots.js';
 import { join } from 'node:path';
@@ -40,6 +41,10 @@ export interface HostConfig {
   readonly binds: readonly string[];
   readonly tmpfs: readonly string[];
   readonly networkMode: string;
+  /** -p: published ports (network/ports.ts); absent in records older than networking. */
+  readonly portBindings?: readonly PortMapping[];
+  /** --ip: the address asked for on the network (kept across restarts). */
+  readonly ipAddress?: string;
   readonly readonlyRootfs: boolean;
   readonly privileged: boolean;
   readonly capAdd: readonly string[];

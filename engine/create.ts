@@ -2,6 +2,8 @@
  * A new container: image -> rootfs + config.json under <store>/containers/<id>/, and its record.
  * The container is not started here (the monitor starts it: monitor.ts).
  */
+import { prepareNetworkFiles } from '../network/container-files.js';
+import { hostResolvConf } from './network.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContentStore } from '../images/store.js';
@@ -12,7 +14,7 @@ import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
 import type { EngineContext } from './context.js';
 import { newContainerId, type ContainerRecord } from './container-store.js';
-import { applyHostConfig, hostConfigFrom, readEnvFiles, type RunFlags } from './run-config.js';
+import { applyHostConfig, hostConfigFrom, isBridgeMode, readEnvFiles, type RunFlags } from './run-config.js';
 import { randomName } from './names.js';
 import { prepareRootfs, releaseRootfs } from '../images/snapshots.js';
 import { prepareImageVolumes } from '../images/volumes.js';
@@ -49,6 +51,10 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
       terminal: f.tty === true,
     });
     applyHostConfig(spec, hostConfig);
+    if (isBridgeMode(hostConfig.networkMode)) {
+      // /etc/hosts (kept up to date with the network's peers by network/) and /etc/resolv.conf
+      spec.mounts = [...(spec.mounts ?? []), ...prepareNetworkFiles(dir, hostname, hostResolvConf()).mounts];
+    }
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
     const c = image.config.config ?? {};
     const rec: ContainerRecord = {

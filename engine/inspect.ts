@@ -1,4 +1,5 @@
 /** `kapsel ps` rows and `kapsel inspect` documents (docker's field names), from the record and the derived state. */
+import { containerNetworkSettings } from './network.js';
 import type { EngineContext } from './context.js';
 import type { ContainerRecord } from './container-store.js';
 import { deriveState, type DerivedState } from './status.js';
@@ -62,6 +63,7 @@ export function inspectContainer(ctx: EngineContext, ref: string): Record<string
   const rec = ctx.containers.read(id);
   const d = deriveState(ctx, rec);
   const hc = rec.hostConfig;
+  const net = containerNetworkSettings(ctx, rec) ?? {};
   const dir = ctx.containers.dir(id);
   return {
     Id: id,
@@ -128,10 +130,10 @@ export function inspectContainer(ctx: EngineContext, ref: string): Record<string
       StopSignal: rec.config.stopSignal,
     },
     NetworkSettings: {
-      // placeholder until `kapsel network` (the net helper's issue): none or host only today
       Networks: { [hc.networkMode]: { IPAddress: '', Gateway: '', MacAddress: '' } },
       Ports: {},
       IPAddress: '',
+      ...net,
       SandboxKey: d.pid > 0 && hc.networkMode !== 'host' ? `/proc/${d.pid}/ns/net` : '',
     },
   };

@@ -11,6 +11,7 @@
  *
  * All policy is here, none in C. Only one Node process runs per `kapsel run`: the CLI itself.
  */
+import { attachToNetwork, detachFromNetworks } from './network.js';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,8 +95,15 @@ export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord
       },
     }, ctx.log));
     try {
+      // the network between create and start: the init waits on its exec fifo meanwhile
+      attachToNetwork(ctx, rec, pid);
       startContainer(ctx.sys, ctx.runtime, rec.id, ctx.log);
     } catch (err) {
+      try {
+        detachFromNetworks(ctx, rec);
+      } catch {
+        // the namespace dies with the init: the next network operation drops what is left
+      }
       await deleteContainer(ctx.sys, ctx.runtime, rec.id, true, { destroyCgroup: destroyRecordedCgroup }, ctx.log).catch(() => undefined);
       throw err;
     }
@@ -165,6 +173,13 @@ export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, for
     await deleteContainer(ctx.sys, ctx.runtime, rec.id, force, { destroyCgroup: destroyRecordedCgroup }, ctx.log);
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
+  }
+  // address, veth, published ports and the peers' hosts entries go with the init (a restart
+  // attaches again, with the same --ip if one was asked for)
+  try {
+    detachFromNetworks(ctx, rec);
+  } catch (err) {
+    ctx.log.warn(`detach container ${rec.name} from its network: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (rec.state === 'exited' && !force) return rec;
   const exit = readExitFile(ctx.containers.dir(rec.id));

@@ -16,9 +16,15 @@ test('restart policies: no, always, unless-stopped, on-failure[:N]; anything els
   assert.throws(() => parseRestartPolicy('sometimes'), /invalid restart policy/);
 });
 
-test('networks, ports, isolation and --init that are not built yet give clear errors', () => {
-  assert.throws(() => hostConfigFrom({ ...base, network: 'bridge' }), /--network bridge: not yet supported/);
-  assert.throws(() => hostConfigFrom({ ...base, publish: ['8080:80'] }), /-p\/--publish: not yet supported/);
+test('bridge networks take -p and --ip; other modes refuse them; what is not built yet gives clear errors', () => {
+  const hc = hostConfigFrom({ ...base, network: 'bridge', publish: ['127.0.0.1:8080:80', '53:53/udp'], ip: '10.213.1.9' });
+  assert.equal(hc.networkMode, 'bridge');
+  assert.deepEqual(hc.portBindings, [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '', hostPort: 53, containerPort: 53, protocol: 'udp' }]);
+  assert.equal(hc.ipAddress, '10.213.1.9');
+  assert.throws(() => hostConfigFrom({ ...base, publish: ['8080:80'] }), /-p\/--publish needs a bridge network, not --network none/);
+  assert.throws(() => hostConfigFrom({ ...base, network: 'host', ip: '10.0.0.2' }), /--ip needs a bridge network/);
+  assert.throws(() => hostConfigFrom({ ...base, network: 'bridge', publish: ['80'] }), /invalid publish spec `80`/);
+  assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc' }), /--network container:abc: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm' }), /--isolation vm: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, init: true }), /--init: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, securityOpt: ['apparmor=x'] }), /invalid --security-opt/);

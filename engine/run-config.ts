@@ -3,6 +3,7 @@
  * image's runtime-spec: mounts (-v, --tmpfs), resources, capabilities, seccomp, namespaces.
  * Pure except for reading --env-file and a seccomp profile file.
  */
+import { parsePublish } from '../network/ports.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { KapselError, UsageError } from '../common/errors.js';
@@ -46,6 +47,8 @@ export interface RunFlags {
   readonly network?: string | undefined;
   readonly isolation?: string | undefined;
   readonly publish?: readonly string[];
+  /** --ip on the (first) bridge network. */
+  readonly ip?: string | undefined;
   /** docker's --log-opt for the json-file driver: max-size=SIZE, max-file=N. */
   readonly logOpts?: readonly string[];
 }
@@ -110,10 +113,12 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
   const nanoCpus = f.cpus === undefined ? 0 : Math.round(Number(f.cpus) * 1e9);
   if (f.cpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new UsageError(`invalid value for --cpus: \`${f.cpus}\``);
   const network = f.network ?? 'none';
-  if (network !== 'none' && network !== 'host') {
-    throw new KapselError('ERR_NOT_YET', `--network ${network}: not yet supported (only none and host)`, { hint: 'bridge networks come with `kapsel network`' });
+  if (network.startsWith('container:')) throw new KapselError('ERR_NOT_YET', `--network ${network}: not yet supported (none, host, bridge or a network name)`);
+  if (!isBridgeMode(network)) {
+    if ((f.publish ?? []).length > 0) throw new UsageError(`-p/--publish needs a bridge network, not --network ${network}`, { hint: 'add --network bridge (or a network made with `kapsel network create`)' });
+    if (f.ip !== undefined) throw new UsageError(`--ip needs a bridge network, not --network ${network}`);
   }
-  if ((f.publish ?? []).length > 0) throw new KapselError('ERR_NOT_YET', '-p/--publish: not yet supported', { hint: 'port publishing comes with `kapsel network`' });
+  const portBindings = (f.publish ?? []).map(parsePublish);
   if (f.isolation !== undefined && f.isolation !== 'container' && f.isolation !== 'default') {
     throw new KapselError('ERR_NOT_YET', `--isolation ${f.isolation}: not yet supported (only container)`);
   }
@@ -130,6 +135,8 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
     binds: [...(f.volumes ?? [])],
     tmpfs: [...(f.tmpfs ?? [])],
     networkMode: network,
+    portBindings,
+    ...(f.ip !== undefined && { ipAddress: f.ip }),
     readonlyRootfs: f.readOnly === true,
     privileged: f.privileged === true,
     capAdd: (f.capAdd ?? []).map(capName),
@@ -223,3 +230,8 @@ const ALL_CAPS = [
   'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
+
+/** A network mode that means a kapsel bridge network: `bridge` (the default network) or a name. */
+export function isBridgeMode(mode: string): boolean {
+  return mode !== 'none' && mode !== 'host' && !mode.startsWith('container:');
+}

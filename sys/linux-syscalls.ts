@@ -319,6 +319,15 @@ export class LinuxSyscalls implements Syscalls {
     }
     return { data: data.subarray(0, n), fds };
   }
+  socket(domain: number, type: number, protocol: number): number {
+    return check(fn.socket(domain, type, protocol), 'socket', `socket ${domain}/${type}/${protocol}`);
+  }
+  setsockoptInt(sock: number, level: number, name: number, value: number): void {
+    // FFI: a 4-byte int read by the kernel during the call only.
+    const v = Buffer.alloc(4);
+    v.writeInt32LE(value, 0);
+    check(fn.setsockopt(sock, level, name, v, 4), 'setsockopt', `setsockopt ${level}/${name}`);
+  }
   connectUnix(path: string): number {
     const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
     const addr = unixAddress(fd, path, 'connect');

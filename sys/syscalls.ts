@@ -78,6 +78,10 @@ export interface Syscalls {
   setReceiveTimeout(sock: number, timeoutMs: number): void;
   write(fd: number, buf: Buffer): number;
 
+  // sockets: socket(2), setsockopt(2) with an int value (netlink options, SO_* flags)
+  socket(domain: number, type: number, protocol: number): number;
+  setsockoptInt(sock: number, level: number, name: number, value: number): void;
+
   // unix sockets with SCM_RIGHTS
   socketpair(domain: number, type: number): [number, number];
   sendmsg(sock: number, data: Buffer, fds: readonly number[]): void;

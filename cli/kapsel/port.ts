@@ -1,4 +1,4 @@
-/** `kapsel port CONTAINER`: published ports; none can be published until `-p` exists (network issue). */
+/** `kapsel port CONTAINER`: published ports, from the container's network attachment (docker's format). */
 import type { CommandModule } from 'yargs';
 import { engine } from './context.js';
 
@@ -8,6 +8,8 @@ export const portCommand: CommandModule = {
   builder: (y) => y.positional('container', { type: 'string', demandOption: true }),
   handler: async (argv) => {
     const ctx = await engine();
-    ctx.containers.resolve(argv['container'] as string); // a clear error for an unknown container
+    const rec = ctx.containers.read(ctx.containers.resolve(argv['container'] as string)); // a clear error for an unknown container
+    const [{ publishedPorts }, { formatPort }] = await Promise.all([import('../../engine/network.js'), import('../../network/ports.js')]);
+    process.stdout.write(publishedPorts(ctx, rec).map((p) => `${formatPort(p)}\n`).join(''));
   },
 };

@@ -36,8 +36,9 @@ export function runCommand(command: readonly string[]): CommandModule {
       .option('init', { type: 'boolean', default: false })
       .option('stop-signal', { type: 'string' })
       .option('restart', { type: 'string', describe: 'no | on-failure[:N] | always | unless-stopped' })
-      .option('network', { alias: 'net', type: 'string', describe: 'none (default) | host' })
-      .option('publish', { alias: 'p', type: 'string' })
+      .option('network', { alias: 'net', type: 'string', describe: 'none (default) | host | bridge | a network from `kapsel network create`' })
+      .option('publish', { alias: 'p', type: 'string', describe: '[IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp] (repeatable; needs a bridge network)' })
+      .option('ip', { type: 'string', describe: 'the address on the bridge network' })
       .option('isolation', { type: 'string', describe: 'container (vm: not yet)' })
       .option('log-opt', { type: 'string', describe: 'max-size=SIZE, max-file=N (json-file log rotation)' }),
     handler: async (argv) => {
@@ -75,6 +76,7 @@ export function runCommand(command: readonly string[]): CommandModule {
         restart: argv['restart'] as string | undefined,
         network: argv['network'] as string | undefined,
         publish: list(argv['publish']),
+        ip: argv['ip'] as string | undefined,
         isolation: argv['isolation'] as string | undefined,
         logOpts: list(argv['log-opt']),
       };
