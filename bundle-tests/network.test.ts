@@ -124,7 +124,7 @@ test('kapsel run --network NAME -p: served on 127.0.0.1, found by name from anot
   assert.equal(peer.status, 0, peer.err);
   assert.match(peer.out, /localhost/);
   // -p without a bridge network: refused before anything is made
-  const bad = kapsel(['run', '--rm', '-p', '1:1', 'busybox', 'true']);
+  const bad = kapsel(['run', '--rm', '--network', 'none', '-p', '1:1', 'busybox', 'true']);
   assert.notEqual(bad.status, 0);
   assert.match(bad.err, /-p\/--publish needs a bridge network/);
 

@@ -21,7 +21,9 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.equal(hc.networkMode, 'bridge');
   assert.deepEqual(hc.portBindings, [{ hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80, protocol: 'tcp' }, { hostIp: '', hostPort: 53, containerPort: 53, protocol: 'udp' }]);
   assert.equal(hc.ipAddress, '10.213.1.9');
-  assert.throws(() => hostConfigFrom({ ...base, publish: ['8080:80'] }), /-p\/--publish needs a bridge network, not --network none/);
+  assert.equal(hostConfigFrom(base).networkMode, 'bridge', 'the default network is the bridge, as in docker');
+  assert.equal(hostConfigFrom({ ...base, publish: ['8080:80'] }).portBindings?.length, 1);
+  assert.throws(() => hostConfigFrom({ ...base, network: 'none', publish: ['8080:80'] }), /-p\/--publish needs a bridge network, not --network none/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'host', ip: '10.0.0.2' }), /--ip needs a bridge network/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'bridge', publish: ['80'] }), /invalid publish spec `80`/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc' }), /--network container:abc: not yet supported/);

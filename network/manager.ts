@@ -169,14 +169,28 @@ export class NetworkManager {
   attach(req: AttachRequest): AttachResult {
     const name = req.network === 'bridge' ? DEFAULT_NETWORK : req.network;
     if (netnsIdOf(req.netnsPath) === undefined) throw new KapselError('ERR_NOT_FOUND', `network namespace \`${req.netnsPath}\` does not exist`);
-    if (this.store.get(name) === undefined && name === DEFAULT_NETWORK) {
-      try {
-        this.create({ name: DEFAULT_NETWORK });
-      } catch (err) {
-        if (!(err instanceof KapselError && err.code === 'ERR_EXISTS')) throw err; // created in parallel
+    return this.store.withLock(() => {
+      // the default network exists while containers use it: made by the first attach, under
+      // the same lock as the last detach that removes it
+      if (name === DEFAULT_NETWORK && this.store.get(name) === undefined) {
+        this.#cleanStale();
+        this.#createLocked({ name: DEFAULT_NETWORK });
       }
+      return this.#attachLocked({ ...req, network: name });
+    });
+  }
+
+  /** Removes the default network once nothing is attached to it (bridge, record; #apply after). */
+  #dropDefaultIfUnused(): void {
+    const net = this.store.get(DEFAULT_NETWORK);
+    if (net === undefined || Object.keys(net.attachments).length > 0) return;
+    this.store.delete(DEFAULT_NETWORK);
+    const nl = Rtnetlink.open(this.#deps.sys);
+    try {
+      deleteLink(nl, net.bridge);
+    } finally {
+      nl.close();
     }
-    return this.store.withLock(() => this.#attachLocked({ ...req, network: name }));
   }
 
   #attachLocked(req: AttachRequest): AttachResult {
@@ -273,6 +287,7 @@ export class NetworkManager {
         nl.close();
       }
       if (network !== undefined && !found) throw new KapselError('ERR_NOT_FOUND', `container \`${containerId}\` is not attached to network \`${network}\``);
+      this.#dropDefaultIfUnused();
       this.#apply();
     });
   }
@@ -291,6 +306,7 @@ export class NetworkManager {
   cleanStale(): string[] {
     return this.store.withLock(() => {
       const gone = this.#cleanStale();
+      this.#dropDefaultIfUnused();
       this.#apply();
       return gone;
     });
