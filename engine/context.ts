@@ -3,7 +3,7 @@
  * root), the runtime's state store, and where the native monitor and the CLI entry point live
  * (the monitor runs `node kapsel.js __monitor-create|__monitor-exit` for the TypeScript parts).
  */
-import { fileURLToPath } from 'node:url';
+import { distPath, nativeBinaryPath } from '../runtime/stage/client.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { Logger } from '../common/log.js';
 import { DEFAULT_STORE_ROOT } from '../images/store.js';
@@ -34,7 +34,7 @@ export function engineContext(sys: Syscalls, log: Logger, roots: { storeRoot?: s
     stateRoot,
     containers: new ContainerStore(storeRoot, sys),
     runtime: new StateStore(stateRoot),
-    cli: [process.execPath, fileURLToPath(new URL('../cli/kapsel.js', import.meta.url))],
-    monitor: process.env['KAPSEL_MONITOR'] ?? fileURLToPath(new URL('../../native/build/kapsel-monitor', import.meta.url)),
+    cli: [process.execPath, distPath('cli/kapsel.js')],
+    monitor: process.env['KAPSEL_MONITOR'] ?? nativeBinaryPath('kapsel-monitor'),
   };
 }

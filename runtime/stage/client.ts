@@ -21,7 +21,21 @@ const F_SEAL_GROW = 0x4;
 const F_SEAL_WRITE = 0x8;
 
 export function stageBinaryPath(): string {
-  return process.env['KAPSEL_STAGE'] ?? fileURLToPath(new URL('../../../native/build/kapsel-stage', import.meta.url));
+  return process.env['KAPSEL_STAGE'] ?? nativeBinaryPath('kapsel-stage');
+}
+
+// The install layout, from this file's place in dist/ (dist/runtime/stage/client.js). This is the
+// one module that reads import.meta.url: the bundle (scripts/bundle.mjs) maps it to this file's
+// dist/ path, so other modules ask here instead of reading their own.
+
+/** A binary that `make -C native` built: <root>/native/build/<name>. */
+export function nativeBinaryPath(name: string): string {
+  return fileURLToPath(new URL(`../../../native/build/${name}`, import.meta.url));
+}
+
+/** A file of the compiled tree: <root>/dist/<rel>. */
+export function distPath(rel: string): string {
+  return fileURLToPath(new URL(`../../${rel}`, import.meta.url));
 }
 
 let sealedCopy: number | undefined;
