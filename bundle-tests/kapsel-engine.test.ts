@@ -54,6 +54,14 @@ async function until(fn: () => boolean, timeoutMs = 20_000): Promise<void> {
 
 const ids: string[] = [];
 
+function monitorLog(id: string): string {
+  try {
+    return readFileSync(join(store, 'containers', id, 'monitor.log'), 'utf8').trim() || 'empty';
+  } catch {
+    return 'none';
+  }
+}
+
 afterEach(async () => {
   for (const id of kapsel(['ps', '-a', '-q']).stdout.split('\n').filter(Boolean)) kapsel(['rm', '-f', id]);
   await until(() => processesOfStore().length === 0, 5000);
@@ -173,17 +181,20 @@ test('kill -s sends the signal; start brings an exited container back; restart t
 test('--restart on-failure:2 restarts twice; always restarts until stopped', async () => {
   const f = ok(['run', '-d', '--name', 'cli-onf', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'echo run; exit 1']).trim();
   ids.push(f);
-  await until(() => inspect('cli-onf').RestartCount === 2 && inspect('cli-onf').State['Status'] === 'exited');
+  // generous: each restart is a new monitor and exit handler, slow on a loaded machine
+  await until(() => inspect('cli-onf').RestartCount === 2 && inspect('cli-onf').State['Status'] === 'exited', 120_000);
   await sleepMs(500);
   const i = inspect('cli-onf');
-  assert.equal(i.RestartCount, 2);
-  assert.equal(i.State['Status'], 'exited');
+  const why = `record: ${JSON.stringify({ RestartCount: i.RestartCount, State: i.State })}; monitor.log: ${monitorLog(f)}`;
+  assert.equal(i.RestartCount, 2, why);
+  assert.equal(i.State['Status'], 'exited', why);
+  assert.equal(i.State['Error'], '', why);
   assert.equal(i.State['ExitCode'], 1);
   assert.equal(ok(['logs', 'cli-onf']), 'run\nrun\nrun\n');
   const a = ok(['run', '-d', '--name', 'cli-alw', '--restart', 'always', 'busybox', 'sh', '-c', 'sleep 0.2; exit 0']).trim();
   ids.push(a);
-  await until(() => inspect('cli-alw').RestartCount >= 2);
-  assert.ok(inspect('cli-alw').RestartCount >= 2);
+  await until(() => inspect('cli-alw').RestartCount >= 2, 120_000);
+  assert.ok(inspect('cli-alw').RestartCount >= 2, `record: ${JSON.stringify(inspect('cli-alw').State)}; monitor.log: ${monitorLog(a)}`);
   ok(['stop', '-t', '1', 'cli-alw']);
   await sleepMs(1000);
   const stopped = inspect('cli-alw');
@@ -369,4 +380,26 @@ test('exec -it gives the process a pty of the container with the caller\'s windo
   assert.equal(r.status, 5, out);
   assert.match(out, /\/dev\/pts\/\d+/);
   assert.match(out, /31 97/);
+});
+
+test('--init: pid 1 is kapsel-init, orphans are reaped, stop reaches the child, the exit code passes through', () => {
+  // the orphan `sleep 0.2` is re-parented to pid 1 and must not stay a zombie
+  const r = kapsel(['run', '--rm', '--init', 'busybox', 'sh', '-c',
+    'tr "\\0" " " </proc/1/cmdline; echo; (sleep 0.2 &); sleep 1; ps -o stat,comm | grep -c "^Z" ; exit 7']);
+  assert.equal(r.status, 7, r.stderr);
+  const [cmdline, zombies] = r.stdout.trim().split('\n');
+  assert.match(cmdline ?? '', /^\/dev\/init -- sh -c /);
+  assert.equal(zombies, '0', 'no zombie is left');
+  const bad = kapsel(['run', '--rm', '--init', 'busybox', 'no-such-command']);
+  assert.equal(bad.status, 127, bad.stderr);
+  // sleep as pid 1 would ignore SIGTERM (stop would need SIGKILL: 137); under the init it dies of it
+  const id = ok(['run', '-d', '--init', '--name', 'cli-init', 'busybox', 'sleep', '1000']).trim();
+  ids.push(id);
+  assert.equal(inspect('cli-init').HostConfig['Init'], true);
+  ok(['stop', '-t', '30', 'cli-init']);
+  assert.equal(inspect('cli-init').State['ExitCode'], 143, 'SIGTERM reached sleep through the init');
+  const plain = ok(['run', '-d', '--name', 'cli-noinit', 'busybox', 'sleep', '1000']).trim();
+  ids.push(plain);
+  ok(['stop', '-t', '1', 'cli-noinit']);
+  assert.equal(inspect('cli-noinit').State['ExitCode'], 137, 'without --init, sleep as pid 1 ignores SIGTERM');
 });

@@ -2,8 +2,10 @@
  * A new container: image -> rootfs + config.json under <store>/containers/<id>/, and its record.
  * The container is not started here (the monitor starts it: monitor.ts).
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KapselError } from '../common/errors.js';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
 import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
@@ -16,6 +18,13 @@ import { applyHostConfig, hostConfigFrom, readEnvFiles, type RunFlags } from './
 import { randomName } from './names.js';
 import { prepareRootfs, releaseRootfs } from '../images/snapshots.js';
 import { prepareImageVolumes } from '../images/volumes.js';
+
+/** The static pid 1 of `--init` (native/init.c), next to the monitor unless KAPSEL_INIT names it. */
+function initBinary(): string {
+  const path = process.env['KAPSEL_INIT'] ?? fileURLToPath(new URL('../../native/build/kapsel-init', import.meta.url));
+  if (!existsSync(path)) throw new KapselError('ERR_INIT', `--init: \`${path}\` not found`, { hint: 'build it with `make -C native`' });
+  return path;
+}
 
 export async function createContainerFromImage(ctx: EngineContext, f: RunFlags): Promise<ContainerRecord> {
   const hostConfig = hostConfigFrom(f);
@@ -48,7 +57,7 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
       readonlyRootfs: hostConfig.readonlyRootfs,
       terminal: f.tty === true,
     });
-    applyHostConfig(spec, hostConfig);
+    applyHostConfig(spec, hostConfig, hostConfig.init === true ? initBinary() : '');
     writeFileSync(join(dir, 'config.json'), JSON.stringify(spec, null, 1));
     const c = image.config.config ?? {};
     const rec: ContainerRecord = {
