@@ -36,6 +36,7 @@ const VERBS: Record<string, Loader> = {
   container: async () => [(await import('./kapsel/container.js')).containerCommand],
   system: async () => [(await import('./kapsel/system.js')).systemCommand],
   port: async () => [(await import('./kapsel/port.js')).portCommand],
+  cp: async () => [(await import('./kapsel/cp.js')).cpCommand],
   '__monitor-exit': async () => [(await import('./kapsel/monitor-internal.js')).monitorExitCommand],
   pull: async () => [(await import('./kapsel/pull.js')).pullCommand as unknown as CommandModule],
   login: async () => [(await import('./kapsel/login.js')).loginCommand as unknown as CommandModule],
