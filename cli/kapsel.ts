@@ -7,73 +7,58 @@ import yargs from 'yargs';
 import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
 import { splitRunArgs } from './kapsel-args.js';
-import { runCommand } from './kapsel/run.js';
-import { psCommand } from './kapsel/ps.js';
-import { execCommand } from './kapsel/exec.js';
-import { logsCommand } from './kapsel/logs.js';
-import { stopCommand } from './kapsel/stop.js';
-import { killCommand } from './kapsel/kill.js';
-import { startCommand } from './kapsel/start.js';
-import { restartCommand } from './kapsel/restart.js';
-import { rmCommand } from './kapsel/rm.js';
-import { waitCommand } from './kapsel/wait.js';
-import { inspectCommand } from './kapsel/inspect.js';
-import { monitorExitCommand } from './kapsel/monitor-internal.js';
-import { statsCommand } from './kapsel/stats.js';
-import { topCommand } from './kapsel/top.js';
-import { updateCommand } from './kapsel/update.js';
-import { renameCommand } from './kapsel/rename.js';
-import { containerCommand } from './kapsel/container.js';
-import { systemCommand } from './kapsel/system.js';
-import { portCommand } from './kapsel/port.js';
-import { networkCommand } from './kapsel/network.js';
-import { setImageInspector } from './kapsel/inspect.js';
-import { inspectImageDoc } from './kapsel/inspect-image.js';
-import { pullCommand } from './kapsel/pull.js';
-import { loginCommand } from './kapsel/login.js';
-import { logoutCommand } from './kapsel/logout.js';
-import { imageCommand } from './kapsel/image.js';
-import { imagesCommand } from './kapsel/images.js';
-import { loadCommand } from './kapsel/load.js';
-import { rmiCommand } from './kapsel/rmi.js';
-import { saveCommand } from './kapsel/save.js';
-import { tagCommand } from './kapsel/tag.js';
+import type { CommandModule } from 'yargs';
+
+type Loader = (command: readonly string[]) => Promise<CommandModule[]>;
+
+/** One loader per verb, so `kapsel run` loads only run's module (not registry or archive code). */
+const VERBS: Record<string, Loader> = {
+  run: async (c) => [(await import('./kapsel/run.js')).runCommand(c)],
+  ps: async () => [(await import('./kapsel/ps.js')).psCommand],
+  exec: async (c) => [(await import('./kapsel/exec.js')).execCommand(c)],
+  logs: async () => [(await import('./kapsel/logs.js')).logsCommand],
+  stop: async () => [(await import('./kapsel/stop.js')).stopCommand],
+  kill: async () => [(await import('./kapsel/kill.js')).killCommand],
+  start: async () => [(await import('./kapsel/start.js')).startCommand],
+  restart: async () => [(await import('./kapsel/restart.js')).restartCommand],
+  rm: async () => [(await import('./kapsel/rm.js')).rmCommand],
+  wait: async () => [(await import('./kapsel/wait.js')).waitCommand],
+  inspect: async () => {
+    const [m, img] = await Promise.all([import('./kapsel/inspect.js'), import('./kapsel/inspect-image.js')]);
+    // `inspect NAME` that is no container shows the image of that name
+    m.setImageInspector(img.inspectImageDoc);
+    return [m.inspectCommand];
+  },
+  stats: async () => [(await import('./kapsel/stats.js')).statsCommand],
+  top: async () => [(await import('./kapsel/top.js')).topCommand],
+  update: async () => [(await import('./kapsel/update.js')).updateCommand],
+  rename: async () => [(await import('./kapsel/rename.js')).renameCommand],
+  container: async () => [(await import('./kapsel/container.js')).containerCommand],
+  system: async () => [(await import('./kapsel/system.js')).systemCommand],
+  port: async () => [(await import('./kapsel/port.js')).portCommand],
+  network: async () => [(await import('./kapsel/network.js')).networkCommand],
+  cp: async () => [(await import('./kapsel/cp.js')).cpCommand],
+  '__monitor-exit': async () => [(await import('./kapsel/monitor-internal.js')).monitorExitCommand],
+  pull: async () => [(await import('./kapsel/pull.js')).pullCommand as unknown as CommandModule],
+  login: async () => [(await import('./kapsel/login.js')).loginCommand as unknown as CommandModule],
+  logout: async () => [(await import('./kapsel/logout.js')).logoutCommand as unknown as CommandModule],
+  images: async () => [(await import('./kapsel/images.js')).imagesCommand as unknown as CommandModule],
+  image: async () => [(await import('./kapsel/image.js')).imageCommand],
+  load: async () => [(await import('./kapsel/load.js')).loadCommand as unknown as CommandModule],
+  save: async () => [(await import('./kapsel/save.js')).saveCommand as unknown as CommandModule],
+  rmi: async () => [(await import('./kapsel/rmi.js')).rmiCommand as unknown as CommandModule],
+  tag: async () => [(await import('./kapsel/tag.js')).tagCommand as unknown as CommandModule],
+};
 
 async function main(): Promise<void> {
-  // `inspect NAME` that is no container shows the image of that name
-  setImageInspector(inspectImageDoc);
   const { head, command } = splitRunArgs(process.argv.slice(2));
-  await yargs(head)
-    .scriptName('kapsel')
-    .command(runCommand(command))
-    .command(psCommand)
-    .command(execCommand(command))
-    .command(logsCommand)
-    .command(stopCommand)
-    .command(killCommand)
-    .command(startCommand)
-    .command(restartCommand)
-    .command(rmCommand)
-    .command(waitCommand)
-    .command(inspectCommand)
-    .command(statsCommand)
-    .command(topCommand)
-    .command(updateCommand)
-    .command(renameCommand)
-    .command(containerCommand)
-    .command(systemCommand)
-    .command(portCommand)
-    .command(networkCommand)
-    .command(monitorExitCommand)
-    .command(pullCommand)
-    .command(loginCommand)
-    .command(logoutCommand)
-    .command(imagesCommand)
-    .command(imageCommand)
-    .command(loadCommand)
-    .command(saveCommand)
-    .command(rmiCommand)
-    .command(tagCommand)
+  const verb = head.find((a) => !a.startsWith('-'));
+  const one = verb !== undefined && Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
+  // a known verb loads its own module only; --help, no verb or an unknown one load them all
+  const modules = one !== undefined ? await one(command) : (await Promise.all(Object.values(VERBS).map((l) => l(command)))).flat();
+  let y = yargs(head).scriptName('kapsel');
+  for (const m of modules) y = y.command(m);
+  await y
     .demandCommand(1, 'name a command; see --help')
     .strictCommands()
     .help()

@@ -4,8 +4,10 @@
  */
 import { prepareNetworkFiles } from '../network/container-files.js';
 import { hostResolvConf } from './network.js';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { nativeBinaryPath } from '../runtime/stage/client.js';
+import { KapselError } from '../common/errors.js';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
 import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
@@ -18,6 +20,13 @@ import { applyHostConfig, hostConfigFrom, isBridgeMode, readEnvFiles, type RunFl
 import { randomName } from './names.js';
 import { prepareRootfs, releaseRootfs } from '../images/snapshots.js';
 import { prepareImageVolumes } from '../images/volumes.js';
+
+/** The static pid 1 of `--init` (native/init.c), next to the monitor unless KAPSEL_INIT names it. */
+function initBinary(): string {
+  const path = process.env['KAPSEL_INIT'] ?? nativeBinaryPath('kapsel-init');
+  if (!existsSync(path)) throw new KapselError('ERR_INIT', `--init: \`${path}\` not found`, { hint: 'build it with `make -C native`' });
+  return path;
+}
 
 export async function createContainerFromImage(ctx: EngineContext, f: RunFlags): Promise<ContainerRecord> {
   const hostConfig = hostConfigFrom(f);
@@ -50,7 +59,7 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
       readonlyRootfs: hostConfig.readonlyRootfs,
       terminal: f.tty === true,
     });
-    applyHostConfig(spec, hostConfig);
+    applyHostConfig(spec, hostConfig, hostConfig.init === true ? initBinary() : '');
     if (isBridgeMode(hostConfig.networkMode)) {
       // /etc/hosts (kept up to date with the network's peers by network/) and /etc/resolv.conf
       spec.mounts = [...(spec.mounts ?? []), ...prepareNetworkFiles(dir, hostname, hostResolvConf()).mounts];

@@ -99,6 +99,7 @@ export function inspectContainer(ctx: EngineContext, ref: string): Record<string
       NetworkMode: hc.networkMode,
       ReadonlyRootfs: hc.readonlyRootfs,
       Privileged: hc.privileged,
+      Init: hc.init === true,
       CapAdd: hc.capAdd,
       CapDrop: hc.capDrop,
       SecurityOpt: hc.securityOpt,

@@ -110,7 +110,11 @@ export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord
     const mon = readProcStat(child.pid ?? 0);
     await ctx.containers.withLock(rec.id, async () => {
       const r = ctx.containers.read(rec.id);
-      ctx.containers.write({ ...r, state: 'running', pid, startedAt: new Date().toISOString(), monitorPid: child.pid ?? 0, monitorStartTime: mon?.startTime ?? '', error: '' });
+      const common = { startedAt: new Date().toISOString(), monitorPid: child.pid ?? 0, monitorStartTime: mon?.startTime ?? '' };
+      // a fast init may have exited and `__monitor-exit` finalized it (and scheduled a restart)
+      // before this write: do not undo that by marking the container running again
+      const finalized = r.finishedAt !== rec.finishedAt || r.restartCount !== rec.restartCount;
+      ctx.containers.write(finalized ? { ...r, ...common } : { ...r, ...common, state: 'running', pid, error: '' });
     });
     attachment.started();
   } catch (err) {
@@ -203,15 +207,42 @@ export function shouldRestart(rec: ContainerRecord): boolean {
   return false;
 }
 
-/** `__monitor-exit` (the monitor execs it when the init exited): finalize, then --rm or --restart. */
+/**
+ * `__monitor-exit` (the monitor execs it when the init exited): finalize, then --rm or --restart.
+ * Failures are recorded in the container's record (inspect's State.Error) and thrown, so the CLI
+ * writes them to DIR/monitor.log (the monitor's stderr).
+ */
 export async function monitorExit(ctx: EngineContext, id: string, remove: (rec: ContainerRecord) => Promise<void>): Promise<void> {
+  try {
+    await applyExitPolicy(ctx, id, remove);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    await ctx.containers.withLock(id, async () => {
+      const r = ctx.containers.read(id);
+      ctx.containers.write({ ...r, error: `exit handling: ${message}` });
+    }).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function applyExitPolicy(ctx: EngineContext, id: string, remove: (rec: ContainerRecord) => Promise<void>): Promise<void> {
+  let finalizeError: unknown;
   const rec = await ctx.containers.withLock(id, async () => {
-    const r = await finalizeExit(ctx, ctx.containers.read(id));
+    const before = ctx.containers.read(id);
+    let r: ContainerRecord;
+    try {
+      r = await finalizeExit(ctx, before);
+    } catch (err) {
+      // e.g. a cgroup still busy on a loaded machine: force the cleanup, keep the exit policy
+      finalizeError = err;
+      r = await finalizeExit(ctx, before, true);
+    }
     if (!shouldRestart(r)) return r;
     const next = { ...r, state: 'restarting' as const, restartCount: r.restartCount + 1 };
     ctx.containers.write(next);
     return next;
   });
+  if (finalizeError !== undefined) ctx.log.warn(`container ${rec.name}: finalize after exit (retried with force): ${finalizeError instanceof Error ? finalizeError.message : String(finalizeError)}`);
   if (rec.hostConfig.autoRemove) return remove(rec);
   if (rec.state !== 'restarting') return;
   // docker's back-off: 100 ms doubling, at most 1 minute
@@ -219,6 +250,7 @@ export async function monitorExit(ctx: EngineContext, id: string, remove: (rec: 
   await new Promise((r) => setTimeout(r, delayMs));
   const again = ctx.containers.read(id);
   if (again.manuallyStopped || again.state !== 'restarting') return;
-  const m = await startUnderMonitor(ctx, again).catch(() => undefined);
-  m?.unref();
+  // a failed start is recorded by startUnderMonitor (state exited, State.Error) and thrown here
+  const m = await startUnderMonitor(ctx, again);
+  m.unref();
 }

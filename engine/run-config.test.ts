@@ -28,10 +28,20 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.throws(() => hostConfigFrom({ ...base, network: 'bridge', publish: ['80'] }), /invalid publish spec `80`/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc' }), /--network container:abc: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm' }), /--isolation vm: not yet supported/);
-  assert.throws(() => hostConfigFrom({ ...base, init: true }), /--init: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, securityOpt: ['apparmor=x'] }), /invalid --security-opt/);
   assert.throws(() => hostConfigFrom({ ...base, stopSignal: 'SIGNOPE' }), /invalid signal/);
   assert.equal(hostConfigFrom({ ...base, network: 'host' }).networkMode, 'host');
+});
+
+test('--init: kapsel-init bound read-only at /dev/init runs the command as its child', () => {
+  const spec = defaultSpec();
+  spec.process!.args = ['sh', '-c', 'true'];
+  const hc = hostConfigFrom({ ...base, init: true });
+  assert.equal(hc.init, true);
+  assert.throws(() => applyHostConfig(defaultSpec(), hc), /--init: no kapsel-init binary/);
+  applyHostConfig(spec, hc, '/opt/kapsel-init');
+  assert.deepEqual(spec.process!.args, ['/dev/init', '--', 'sh', '-c', 'true']);
+  assert.deepEqual(spec.mounts!.at(-1), { destination: '/dev/init', type: 'bind', source: '/opt/kapsel-init', options: ['bind', 'ro', 'nosuid', 'nodev'] });
 });
 
 test('limits become runtime-spec resources (docker semantics for swap and --cpus)', () => {

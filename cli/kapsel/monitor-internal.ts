@@ -3,11 +3,12 @@
  * container's init exited (engine/monitor.ts). Not for users; hidden from --help.
  */
 import type { CommandModule } from 'yargs';
-import { silentLogger } from '../../common/log.js';
+import { createLogger } from '../../common/log.js';
 
 async function ctxFor(argv: Record<string, unknown>) {
   const [{ linuxSyscalls }, { engineContext }] = await Promise.all([import('../../sys/linux-syscalls.js'), import('../../engine/context.js')]);
-  return engineContext(linuxSyscalls(), silentLogger, { storeRoot: argv['store'] as string, stateRoot: argv['state'] as string });
+  // its stderr is the monitor's DIR/monitor.log: warnings and errors land there
+  return engineContext(linuxSyscalls(), createLogger(), { storeRoot: argv['store'] as string, stateRoot: argv['state'] as string });
 }
 
 export const monitorExitCommand: CommandModule = {
