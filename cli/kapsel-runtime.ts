@@ -4,10 +4,11 @@
  * prints and exits; each verb calls the runtime library. Command modules load lazily so each
  * invocation pays only for what it uses (start-up cost is the performance problem).
  */
+import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
-import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
+import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
 
 const VERSION = '0.1.0';
 
@@ -170,11 +171,57 @@ function runFast(g: GlobalArgs, c: FastCommand): Promise<void> {
   }
 }
 
+/** Prints an error the way every verb does and returns the exit status it maps to. */
+function report(err: unknown): number {
+  const message = formatError(err);
+  logger.error(message);
+  process.stderr.write(`kapsel-runtime: ${message}\n`);
+  return exitCodeFor(err);
+}
+
+/** One request of `kapsel-runtime daemon` (cli/runtime-daemon.ts): a whole invocation's work. */
+async function runForDaemon(fast: FastArgv): Promise<number> {
+  lastMarkMs = performance.now();
+  try {
+    setup(fast.globals);
+    mark('arguments parsed (daemon)');
+    await runFast(fast.globals, fast.command);
+    return 0;
+  } catch (err) {
+    return report(err);
+  } finally {
+    mark('request done');
+    logger = createLogger();
+  }
+}
+
+/** `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS]` */
+async function daemonCommand(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv.slice(),
+    options: { socket: { type: 'string' }, 'idle-timeout': { type: 'string' } },
+    strict: true,
+  });
+  const idle = Number(values['idle-timeout'] ?? '0');
+  if (!Number.isFinite(idle) || idle < 0) throw new KapselError('ERR_USAGE', 'daemon: --idle-timeout takes seconds (0: never)');
+  const { linuxSyscalls } = await import('../sys/linux-syscalls.js');
+  const daemon = await import('./runtime-daemon.js');
+  await daemon.serveDaemon(linuxSyscalls(), {
+    socket: values.socket ?? daemon.DEFAULT_DAEMON_SOCKET,
+    idleTimeoutMs: idle * 1000,
+    run: runForDaemon,
+  });
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const at = commandIndex(argv);
   if (at >= 0 && argv[at] === 'exec' && !argv.slice(at + 1).some((t) => t === '--help' || t === '-h')) {
     await execCommand(argv, at);
+    return;
+  }
+  if (at === 0 && argv[0] === 'daemon') {
+    await daemonCommand(argv.slice(1));
     return;
   }
   const fast = parseFastArgv(argv);
@@ -191,8 +238,5 @@ async function main(): Promise<void> {
 process.once('exit', () => mark('exit'));
 
 main().catch((err: unknown) => {
-  const message = formatError(err);
-  logger.error(message);
-  process.stderr.write(`kapsel-runtime: ${message}\n`);
-  process.exitCode = exitCodeFor(err);
+  process.exitCode = report(err);
 });

@@ -52,6 +52,10 @@ export async function bundle(root, name) {
   });
   // the entry's `#!` line is kept by esbuild; the bundle is compiled as a function body
   const source = readFileSync(out, 'utf8').replace(/^#![^\n]*\n/, '');
+  // vm.Script has no module loader for import() here (Node 20): every import must be bundled
+  // or a require() of an external
+  const dynamic = /\bimport\((?!\))/.exec(source);
+  if (dynamic !== null) throw new Error(`bundle ${name}: a dynamic import() of an external module is left at offset ${dynamic.index}`);
   writeFileSync(out, source);
   writeFileSync(`${out}.cache`, eagerCodeCache(source, out));
   const starter = join(dir, `${name}.start.cjs`);

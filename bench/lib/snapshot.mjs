@@ -5,10 +5,10 @@
  * gets the `bin/kapsel-runtime` wrapper scripts/postbuild.mjs writes (the bundle's starter when
  * the build made one).
  */
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { wrapperScript } from '../../scripts/postbuild.mjs';
+import { installBin } from '../../scripts/postbuild.mjs';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const STAGE = join('native', 'build', 'kapsel-stage');
@@ -63,9 +63,8 @@ export async function snapshotKapsel(dir) {
       symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
       const cliJs = join(dir, 'dist', 'cli', 'kapsel-runtime.js');
       const starter = join(dir, 'dist', 'bundle', 'kapsel-runtime.start.cjs');
-      const bin = join(dir, 'bin', 'kapsel-runtime');
-      mkdirSync(join(dir, 'bin'));
-      writeFileSync(bin, wrapperScript('kapsel-runtime', existsSync(starter) ? starter : cliJs), { mode: 0o755 });
+      const front = join(REPO, 'native', 'build', 'kapsel-front');
+      const bin = installBin(join(dir, 'bin'), 'kapsel-runtime', existsSync(starter) ? starter : cliJs, front);
       return { bin, cliJs, stamp };
     }
   }
