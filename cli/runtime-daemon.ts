@@ -20,6 +20,7 @@
  * time. The front checks that the daemon runs as the same user in the same namespaces and
  * root as itself before it sends anything.
  */
+import { renameSync } from 'node:fs';
 import { KapselError } from '../common/errors.js';
 import { LOCK_EX, LOCK_NB, type Syscalls } from '../sys/syscalls.js';
 import { O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js';
@@ -81,17 +82,21 @@ export async function serveDaemon(sys: Syscalls, opts: DaemonOptions): Promise<v
   // synchronous file streams (they are created on first use, after this).
   const devNull = sys.open('/dev/null', O_RDWR | O_CLOEXEC);
   for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
-  try {
-    sys.unlinkat(-100 /* AT_FDCWD */, opts.socket, 0);
-  } catch {
-    // no stale socket
-  }
+  // bound and listening under a temporary name, then renamed over any stale socket: a front
+  // never connects to a socket that is not listening yet
+  const fresh = `${opts.socket}.${process.pid}`;
   const oldUmask = process.umask(0o177);
   let listener: number;
   try {
-    listener = sys.listenUnix(opts.socket);
+    listener = sys.listenUnix(fresh);
   } finally {
     process.umask(oldUmask);
+  }
+  try {
+    renameSync(fresh, opts.socket);
+  } catch (err) {
+    sys.close(listener);
+    throw new KapselError('ERR_DAEMON', `listen on \`${opts.socket}\``, { cause: err });
   }
   if (opts.idleTimeoutMs > 0) sys.setReceiveTimeout(listener, opts.idleTimeoutMs);
   try {
