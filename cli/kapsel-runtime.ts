@@ -19,9 +19,8 @@ let logger: Logger = createLogger();
  * first one the time since the process started (Node's own start-up).
  */
 let lastMarkMs = 0;
-function mark(what: string): void {
-  const now = performance.now();
-  logger.debug(`${what} in ${(now - lastMarkMs).toFixed(1)}ms (at ${now.toFixed(1)}ms since process start)`);
+function mark(what: string, now = performance.now()): void {
+  logger.debug(`${what} in ${(now - lastMarkMs).toFixed(1)}ms`);
   lastMarkMs = now;
 }
 
@@ -214,6 +213,7 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const entered = performance.now();
   const argv = process.argv.slice(2);
   const at = commandIndex(argv);
   if (at >= 0 && argv[at] === 'exec' && !argv.slice(at + 1).some((t) => t === '--help' || t === '-h')) {
@@ -227,6 +227,7 @@ async function main(): Promise<void> {
   const fast = parseFastArgv(argv);
   if (fast !== undefined) {
     setup(fast.globals);
+    mark('node start-up and entry load', entered);
     mark('arguments parsed');
     await runFast(fast.globals, fast.command);
     return;

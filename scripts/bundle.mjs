@@ -7,14 +7,15 @@
 // runtime/stage/client.ts, which finds the native stage relative to its own file: the bundle
 // gives it that file's URL in dist/, so dist/ and native/build/ keep their relative places.
 //
-// dist/bundle/<name>.cjs.cache is V8's code cache of the bundle with every function compiled
-// (made with --no-lazy, and the flag put back before the cache is written: V8 only accepts a
-// cache made under the same flags). dist/bundle/<name>.start.cjs (scripts/code-cache-loader.cjs)
+// dist/bundle/<name>.cjs.cache is the bundle's SHA-1 and V8's code cache of it with every
+// function compiled (made with --no-lazy, and the flag put back before the cache is written: V8
+// only accepts a cache made under the same flags). dist/bundle/<name>.start.cjs (scripts/code-cache-loader.cjs)
 // runs the bundle with it.
 //
 // esbuild is a devDependency: without it (npm ci --omit=dev) nothing is bundled and the bin/
 // wrappers run dist/cli/<name>.js as before.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import vm from 'node:vm';
@@ -38,9 +39,12 @@ export async function bundle(root, name) {
   const dir = join(root, 'dist', 'bundle');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, `${name}.cjs`);
+  // written under temporary names and renamed: a kapsel-runtime running meanwhile reads either
+  // the old files or the new ones
+  const tmp = `${out}.tmp-${process.pid}`;
   await esbuild.build({
     entryPoints: [entry],
-    outfile: out,
+    outfile: tmp,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -51,15 +55,21 @@ export async function bundle(root, name) {
     logLevel: 'warning',
   });
   // the entry's `#!` line is kept by esbuild; the bundle is compiled as a function body
-  const source = readFileSync(out, 'utf8').replace(/^#![^\n]*\n/, '');
+  const source = readFileSync(tmp, 'utf8').replace(/^#![^\n]*\n/, '');
   // vm.Script has no module loader for import() here (Node 20): every import must be bundled
   // or a require() of an external
   const dynamic = /\bimport\((?!\))/.exec(source);
   if (dynamic !== null) throw new Error(`bundle ${name}: a dynamic import() of an external module is left at offset ${dynamic.index}`);
-  writeFileSync(out, source);
-  writeFileSync(`${out}.cache`, eagerCodeCache(source, out));
+  writeFileSync(tmp, source);
+  // V8 checks a cache against the source's length only: the cache starts with the source's
+  // SHA-1, which the starter compares before it hands the rest to V8
+  const sha1 = createHash('sha1').update(source).digest();
+  writeFileSync(`${tmp}.cache`, Buffer.concat([sha1, eagerCodeCache(source, out)]));
   const starter = join(dir, `${name}.start.cjs`);
-  copyFileSync(join(root, 'scripts', 'code-cache-loader.cjs'), starter);
+  copyFileSync(join(root, 'scripts', 'code-cache-loader.cjs'), `${tmp}.start`);
+  renameSync(`${tmp}.cache`, `${out}.cache`);
+  renameSync(tmp, out);
+  renameSync(`${tmp}.start`, starter);
   return starter;
 }
 

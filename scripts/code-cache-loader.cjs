@@ -1,21 +1,26 @@
 // Start-up of a bundled kapsel binary (scripts/bundle.mjs): compiles the bundle next to this file
 // with the V8 code cache made at build time, so that no function is parsed or compiled at run
-// time. V8 rejects a cache that does not match the source, V8 version or flags; then the bundle
-// is simply compiled as usual. Plain CommonJS: nothing to load before it.
+// time. The cache is used only when its first 20 bytes are the SHA-1 of this bundle (V8 itself
+// compares only the source's length) and V8 accepts it (same V8 version and flags); else the
+// bundle is simply compiled as usual. Plain CommonJS: nothing to load before it.
 'use strict';
+const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
 const { dirname } = require('node:path');
 const vm = require('node:vm');
 const Module = require('node:module');
 
 const file = __filename.replace(/\.start\.cjs$/, '.cjs');
+const source = readFileSync(file, 'utf8');
 let cachedData;
 try {
-  cachedData = readFileSync(`${file}.cache`);
+  const cache = readFileSync(`${file}.cache`);
+  const sha1 = createHash('sha1').update(source).digest();
+  cachedData = cache.subarray(0, 20).equals(sha1) ? cache.subarray(20) : undefined;
 } catch {
   cachedData = undefined;
 }
-const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), {
+const script = new vm.Script(Module.wrap(source), {
   filename: file,
   cachedData,
   importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
