@@ -104,7 +104,6 @@ function summary(l, rss, st, sc) {
   });
   const w = st.wall;
   const k = l.lifecycle['kapsel-runtime'];
-  const floor = w['bin/kapsel-runtime --version'].median;
   return [
     markdownTable(
       ['runtime', 'lifecycle median ms', 'vs runc', 'vs crun', '`run` median ms', 'vs runc', 'vs crun', 'create peak RSS MiB'],
@@ -120,13 +119,12 @@ function summary(l, rss, st, sc) {
       ),
       '',
     ]),
-    `Of kapsel's \`run\` (${fmt(w['kapsel-runtime --debug run (wall)'].median)} ms with \`--debug\`), ` +
-      `${fmt(w['node -e 0'].median)} ms is starting Node and ${fmt(w['bin/kapsel-runtime --version'].median)} ms ` +
-      'is reached by `kapsel-runtime --version` alone (Node + module load + argument parsing); ' +
-      `the logged stages add up to ${fmt(st.sumStages.median)} ms.` +
-      (k ? ` The separate verbs each pay the start-up again: create ${fmt(k.createMs.median)}, start ${fmt(k.startMs.median)}, ` +
-        `delete ${fmt(k.deleteMs.median)} ms, i.e. ${fmt(k.createMs.median - floor)}, ${fmt(k.startMs.median - floor)} and ` +
-        `${fmt(k.deleteMs.median - floor)} ms above \`--version\`.` : ''),
+    `Of kapsel's \`run\` (${fmt(w['kapsel-runtime --debug run (wall)'].median)} ms with \`--debug\`; \`node -e 0\` alone takes ` +
+      `${fmt(w['node -e 0'].median)} ms), the logged stages (medians) are: ` +
+      st.stages.map((s) => `${s.name.replace(/ pid <pid>/, '')} ${fmt(s.ms.median)}`).join(', ') + ' ms.' +
+      (k ? ` Without a daemon each verb pays Node's start-up again (create ${fmt(k.createMs.median)}, start ${fmt(k.startMs.median)}, ` +
+        `delete ${fmt(k.deleteMs.median)} ms); with \`kapsel-runtime daemon\` running, start and delete take ` +
+        `${fmt(l.lifecycle['kapsel-runtime+daemon']?.startMs.median)} and ${fmt(l.lifecycle['kapsel-runtime+daemon']?.deleteMs.median)} ms.` : ''),
   ].join('\n');
 }
 

@@ -230,6 +230,7 @@ async function main(): Promise<void> {
     mark('node start-up and entry load', entered);
     mark('arguments parsed');
     await runFast(fast.globals, fast.command);
+    lastMarkMs = performance.now(); // the verb's own stages are logged by the runtime; `exit` is teardown only
     return;
   }
   const { parseWithYargs } = await import('./runtime-yargs.js');
