@@ -89,7 +89,8 @@ test('start, state, kill and delete go to the daemon; outputs and statuses are t
   assert.equal(gone.stderr, `kapsel-runtime: container ${id} does not exist\n`);
   assert.deepEqual(leftovers(b, id), []);
 
-  // the daemon holds no fd of a caller between requests (only /dev/null on 0-2)
+  // the daemon holds no fd or directory of a caller between requests (only /dev/null on 0-2, cwd /)
+  assert.equal(readlinkSync(`/proc/${d.pid}/cwd`), '/');
   const fds = readdirSync(`/proc/${d.pid}/fd`).map((fd) => readlinkSync(`/proc/${d.pid}/fd/${fd}`));
   assert.deepEqual(['0', '1', '2'].map((fd) => readlinkSync(`/proc/${d.pid}/fd/${fd}`)), ['/dev/null', '/dev/null', '/dev/null']);
   assert.equal(fds.filter((f) => f.startsWith(b.dir) || f.startsWith(b.root)).length, 0, fds.join(' '));

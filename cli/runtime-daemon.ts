@@ -16,7 +16,7 @@
  *   daemon → front   "F" (declined: the front runs Node itself; nothing was done), or
  *                    "A" (accepted), then i32le exit status when the verb is done
  * Each request runs with the caller's cwd, umask and fds 0-2 (dup3 over the daemon's own, put
- * back to /dev/null afterwards so no caller's pipe stays open). Requests are served one at a
+ * back to /dev/null and `/` afterwards so no caller's pipe or directory stays in use). Requests are served one at a
  * time. The front checks that the daemon runs as the same user in the same namespaces and
  * root as itself before it sends anything.
  */
@@ -116,6 +116,7 @@ export async function serveDaemon(sys: Syscalls, opts: DaemonOptions): Promise<v
       } finally {
         sys.close(conn);
         for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
+        process.chdir('/'); // a caller's cwd must not stay busy (umount) between requests
       }
     }
   } finally {
