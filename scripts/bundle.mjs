@@ -7,7 +7,7 @@
 // runtime/stage/client.ts, which finds the native stage relative to its own file: the bundle
 // gives it that file's URL in dist/, so dist/ and native/build/ keep their relative places.
 //
-// dist/bundle/<name>.cjs.cache is the bundle's SHA-1 and V8's code cache of it with every
+// dist/bundle/<name>.cjs.cache is the bundle's build id and V8's code cache of it with every
 // function compiled (made with --no-lazy, and the flag put back before the cache is written: V8
 // only accepts a cache made under the same flags). dist/bundle/<name>.start.cjs (scripts/code-cache-loader.cjs)
 // runs the bundle with it.
@@ -55,16 +55,18 @@ export async function bundle(root, name) {
     logLevel: 'warning',
   });
   // the entry's `#!` line is kept by esbuild; the bundle is compiled as a function body
-  const source = readFileSync(tmp, 'utf8').replace(/^#![^\n]*\n/, '');
+  const code = readFileSync(tmp, 'utf8').replace(/^#![^\n]*\n/, '');
   // vm.Script has no module loader for import() here (Node 20): every import must be bundled
   // or a require() of an external
-  const dynamic = /\bimport\((?!\))/.exec(source);
+  const dynamic = /\bimport\((?!\))/.exec(code);
   if (dynamic !== null) throw new Error(`bundle ${name}: a dynamic import() of an external module is left at offset ${dynamic.index}`);
+  // V8 checks a cache against the source's length only: the bundle ends with its build id (the
+  // SHA-1 of its code) and the cache starts with the same 20 bytes; the starter compares them
+  // before it hands the rest to V8 (no hashing at start-up)
+  const id = createHash('sha1').update(code).digest();
+  const source = `${code}\n//# kapsel-bundle-id=${id.toString('hex')}\n`;
   writeFileSync(tmp, source);
-  // V8 checks a cache against the source's length only: the cache starts with the source's
-  // SHA-1, which the starter compares before it hands the rest to V8
-  const sha1 = createHash('sha1').update(source).digest();
-  writeFileSync(`${tmp}.cache`, Buffer.concat([sha1, eagerCodeCache(source, out)]));
+  writeFileSync(`${tmp}.cache`, Buffer.concat([id, eagerCodeCache(source, out)]));
   const starter = join(dir, `${name}.start.cjs`);
   copyFileSync(join(root, 'scripts', 'code-cache-loader.cjs'), `${tmp}.start`);
   renameSync(`${tmp}.cache`, `${out}.cache`);
