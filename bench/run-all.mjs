@@ -21,6 +21,15 @@ import { fmt, markdownTable, ratio } from './lib/stats.mjs';
 import { measureLifecycle, renderLifecycle } from './oci-lifecycle.mjs';
 import { measureRss, renderRss } from './rss.mjs';
 import { measureStages, profileRuns, renderProfile, renderStages } from './stages.mjs';
+import { measureScale, renderScale } from './scale.mjs';
+
+/**
+ * Sections other benches add to this report, measured after the OCI ones in the same session:
+ * `{ title, module }`, where the module exports `measure(session, opts)` (opts: this script's
+ * options) and `render(result)` (Markdown). For `kapsel run` vs podman, image pull and unpack,
+ * network and VM benches.
+ */
+const EXTRA_SECTIONS = [];
 
 const OUT = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 
@@ -29,6 +38,9 @@ const OPTIONS = {
   warmup: { default: 3, describe: 'warm-up iterations, not counted' },
   'rss-samples': { default: 10, describe: 'creates measured per runtime for peak RSS' },
   'profile-runs': { default: 5, describe: 'kapsel `run`s under node --cpu-prof (0: none)' },
+  count: { default: 100, describe: 'containers per runtime in the scale runs (0: skip them)' },
+  parallel: { default: 10, describe: 'containers started at once in the parallel scale run' },
+  'exec-iterations': { default: 30, describe: 'measured exec calls per runtime' },
   out: { default: OUT, describe: 'Markdown report to write' },
   live: { default: false, describe: 'measure dist/ as it is, not a frozen copy taken when the build is quiet' },
 };
@@ -70,7 +82,7 @@ function environment() {
   };
 }
 
-function summary(l, rss, st) {
+function summary(l, rss, st, sc) {
   const rows = Object.keys(l.lifecycle).map((name) => {
     const lc = l.lifecycle[name].totalMs.median;
     const rn = l.run[name]?.median;
@@ -86,9 +98,12 @@ function summary(l, rss, st) {
       fmt((mem ?? Number.NaN) / 1024),
     ];
   });
+  const scaleRows = sc === undefined ? [] : Object.keys(sc.sequential).map((name) => {
+    const pick = (obj, f) => [fmt(f(obj[name])), ratio(f(obj[name]), obj['runc'] ? f(obj['runc']) : undefined), ratio(f(obj[name]), obj['crun'] ? f(obj['crun']) : undefined)];
+    return [name, ...pick(sc.sequential, (x) => x.totalMs), ...pick(sc.parallelRun, (x) => x.totalMs), ...pick(sc.exec, (x) => x.median)];
+  });
   const w = st.wall;
   const k = l.lifecycle['kapsel-runtime'];
-  const floor = w['bin/kapsel-runtime --version'].median;
   return [
     markdownTable(
       ['runtime', 'lifecycle median ms', 'vs runc', 'vs crun', '`run` median ms', 'vs runc', 'vs crun', 'create peak RSS MiB'],
@@ -96,13 +111,20 @@ function summary(l, rss, st) {
       ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
     '',
-    `Of kapsel's \`run\` (${fmt(w['kapsel-runtime --debug run (wall)'].median)} ms with \`--debug\`), ` +
-      `${fmt(w['node -e 0'].median)} ms is starting Node and ${fmt(w['bin/kapsel-runtime --version'].median)} ms ` +
-      'is reached by `kapsel-runtime --version` alone (Node + module load + argument parsing); ' +
-      `the logged stages add up to ${fmt(st.sumStages.median)} ms.` +
-      (k ? ` The separate verbs each pay the start-up again: create ${fmt(k.createMs.median)}, start ${fmt(k.startMs.median)}, ` +
-        `delete ${fmt(k.deleteMs.median)} ms, i.e. ${fmt(k.createMs.median - floor)}, ${fmt(k.startMs.median - floor)} and ` +
-        `${fmt(k.deleteMs.median - floor)} ms above \`--version\`.` : ''),
+    ...(sc === undefined ? [] : [
+      markdownTable(
+        ['runtime', `${sc.count} sequential ms`, 'vs runc', 'vs crun', `${sc.count}, ${sc.parallel} at a time ms`, 'vs runc', 'vs crun', 'exec median ms', 'vs runc', 'vs crun'],
+        scaleRows,
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    ]),
+    `Of kapsel's \`run\` (${fmt(w['kapsel-runtime --debug run (wall)'].median)} ms with \`--debug\`; \`node -e 0\` alone takes ` +
+      `${fmt(w['node -e 0'].median)} ms), the logged stages (medians) are: ` +
+      st.stages.map((s) => `${s.name.replace(/ pid <pid>/, '')} ${fmt(s.ms.median)}`).join(', ') + ' ms.' +
+      (k ? ` Without a daemon each verb pays Node's start-up again (create ${fmt(k.createMs.median)}, start ${fmt(k.startMs.median)}, ` +
+        `delete ${fmt(k.deleteMs.median)} ms); with \`kapsel-runtime daemon\` running, start and delete take ` +
+        `${fmt(l.lifecycle['kapsel-runtime+daemon']?.startMs.median)} and ${fmt(l.lifecycle['kapsel-runtime+daemon']?.deleteMs.median)} ms.` : ''),
   ].join('\n');
 }
 
@@ -119,8 +141,23 @@ async function main() {
   let rss;
   let stages;
   let cleanup;
+  let scale;
+  const extra = [];
   try {
     lifecycle = await measureLifecycle(session, { iterations: opts.iterations, warmup: opts.warmup, progress: progress('lifecycle + run') });
+    if (opts.count > 0) {
+      scale = await measureScale(session, {
+        count: opts.count,
+        parallel: opts.parallel,
+        execIterations: opts['exec-iterations'],
+        warmup: opts.warmup,
+        progress: (what) => process.stderr.write(`\rscale ${what}        `),
+      });
+    }
+    for (const x of EXTRA_SECTIONS) {
+      const m = await import(x.module);
+      extra.push({ title: x.title, text: m.render(await m.measure(session, opts)) });
+    }
     process.stderr.write('\rpeak RSS ...            ');
     rss = await measureRss(session, { samples: opts['rss-samples'] });
     stages = await measureStages(session, { iterations: opts.iterations, warmup: opts.warmup, progress: progress('stages') });
@@ -146,7 +183,7 @@ async function main() {
   const md = [
     '# kapsel bench results',
     '',
-    `Generated by \`node bench/run-all.mjs --iterations ${opts.iterations} --warmup ${opts.warmup} --rss-samples ${opts['rss-samples']} --profile-runs ${opts['profile-runs']}\` ` +
+    `Generated by \`node bench/run-all.mjs --iterations ${opts.iterations} --warmup ${opts.warmup} --rss-samples ${opts['rss-samples']} --profile-runs ${opts['profile-runs']} --count ${opts.count} --parallel ${opts.parallel} --exec-iterations ${opts['exec-iterations']}\` ` +
       `on ${env.date} (${fmt(minutes)} min). Numbers are wall-clock milliseconds of the runtime commands, as a shell user sees them.`,
     '',
     '## Machine and versions',
@@ -171,12 +208,14 @@ async function main() {
     '',
     '## Summary',
     '',
-    summary(lifecycle, rss, stages),
+    summary(lifecycle, rss, stages, scale),
     '',
     '## Lifecycle and `run`',
     '',
     renderLifecycle(lifecycle),
     '',
+    ...(scale ? ['## Many containers, and exec', '', renderScale(scale), ''] : []),
+    ...extra.flatMap((x) => [`## ${x.title}`, '', x.text, '']),
     '## Peak memory',
     '',
     renderRss(rss),
@@ -202,9 +241,11 @@ async function main() {
     '  cgroup2 mount. crun sees a cgroup v1 host and creates v1 cgroups through cgroupfs, and its samples carry',
     '  no `unshare` cost. (A tmpfs over just `/sys/fs/cgroup/unified` does not do: crun fills it with',
     '  "unified" cgroup directories it never removes, then fails and leaks its v1 cgroups.)',
-    '- kapsel: unless `--live`, a copy of `dist/` and the native stage taken once the build had been quiet',
-    '  for 20 s (bench/lib/snapshot.mjs), run through the same kind of `sh` wrapper as `bin/kapsel-runtime`;',
-    '  others rebuild the tree while the bench runs.',
+    '- kapsel: unless `--live`, a copy of `dist/` and the native stage and front taken once the build had been',
+    '  quiet for 20 s (bench/lib/snapshot.mjs), run through the same native front as `bin/kapsel-runtime`;',
+    '  others rebuild the tree while the bench runs. `kapsel-runtime` is measured with no daemon (its rows',
+    '  name a socket nobody serves); `kapsel-runtime+daemon` is the same binary with a `kapsel-runtime daemon`',
+    '  the session starts first and stops at the end, which serves `start`, `state`, `kill` and `delete`.',
     '- Statistics: median and p90 by linear interpolation between ranks; ratios are of medians.',
     '',
     '## Cleanup check',

@@ -266,7 +266,7 @@ export function renderProfile(p, top = 18) {
   if (!p) return '';
   const sum = (pred) => p.owners.filter((o) => pred(o.owner)).reduce((a, o) => a + o.ms, 0);
   return [
-    `CPU profile of ${p.runs} \`run\`s under \`node --cpu-prof\` (wall median ${fmt(p.wall.median)} ms with the profiler; ` +
+    `CPU profile of ${p.runs} \`run\`s of the unbundled ESM build (\`dist/cli/kapsel-runtime.js\`, for a breakdown per source file; bin/ runs the bundle) under \`node --cpu-prof\` (wall median ${fmt(p.wall.median)} ms with the profiler; ` +
       `the profile covers ${fmt(p.sampled.median)} ms of it, from V8 start to exit). Time per run, counted for the nearest ` +
       'kapsel or package frame on the stack (so Node `fs` calls count for their caller):',
     '',
@@ -325,9 +325,10 @@ export function renderStages(r) {
       ['l', 'r', 'r', 'r'],
     ),
     '',
-    `Derived (medians): Node start-up ${fmt(node)} ms; kapsel module load and argument parsing ≈ ` +
-      `\`--version\` − \`node -e 0\` = ${fmt(versionJs - node)} ms (plus ${fmt(version - versionJs)} ms for the \`sh\` wrapper in bin/); ` +
-      `the container work of \`run\` ≈ run − \`--version\` = ${fmt(total - version)} ms.`,
+    `Derived (medians): Node start-up ${fmt(node)} ms (\`node -e 0\`); \`--version\` (Node, the bundle and yargs, which ` +
+      `the hot verbs do not load) ${fmt(version)} ms through bin/ (the native front) and ${fmt(versionJs)} ms for the unbundled ` +
+      `\`dist/cli/kapsel-runtime.js\`. The stages above split a \`run\`: Node start-up and the entry bundle, argument parsing, ` +
+      'the verb\'s modules (and koffi), the container work, and exit.',
     ...(r.failures.length ? ['', `**Failures:** ${r.failures.length}; first: \`${r.failures[0].slice(0, 300)}\``] : []),
   ].join('\n');
 }

@@ -4,24 +4,27 @@
  * prints and exits; each verb calls the runtime library. Command modules load lazily so each
  * invocation pays only for what it uses (start-up cost is the performance problem).
  */
-import yargs, { type Argv } from 'yargs';
+import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
-
-interface GlobalArgs {
-  root: string;
-  log?: string;
-  'log-format': 'text' | 'json';
-  debug: boolean;
-  'systemd-cgroup': boolean;
-}
+import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
 
 const VERSION = '0.1.0';
 
 let logger: Logger = createLogger();
 
-async function runtime() {
+/**
+ * `--debug` timeline of this process: each mark logs the time since the previous one, and the
+ * first one the time since the process started (Node's own start-up).
+ */
+let lastMarkMs = 0;
+function mark(what: string, now = performance.now()): void {
+  logger.debug(`${what} in ${(now - lastMarkMs).toFixed(1)}ms`);
+  lastMarkMs = now;
+}
+
+export async function runtime() {
   const [{ linuxSyscalls }, { StateStore }] = await Promise.all([
     import('../sys/linux-syscalls.js'),
     import('../runtime/state-store.js'),
@@ -43,15 +46,7 @@ function setup(argv: GlobalArgs): void {
   }
 }
 
-interface CreateArgs {
-  id?: string;
-  bundle: string;
-  'pid-file'?: string | undefined;
-  'console-socket'?: string | undefined;
-  'no-pivot': boolean;
-  'no-new-keyring': boolean;
-  'preserve-fds': number;
-}
+export type CreateArgs = Omit<CreateArgv, 'id'> & { id?: string };
 
 function toCreateOptions(argv: CreateArgs) {
   return {
@@ -63,17 +58,6 @@ function toCreateOptions(argv: CreateArgs) {
     noNewKeyring: argv['no-new-keyring'],
     preserveFds: argv['preserve-fds'],
   };
-}
-
-function createOptions(y: Argv<GlobalArgs>) {
-  return y
-    .option('bundle', { alias: 'b', type: 'string', default: '.', describe: 'path to the OCI bundle' })
-    .option('pid-file', { type: 'string', describe: 'write the init pid to this file' })
-    .option('console-socket', { type: 'string', describe: 'unix socket that receives the terminal master' })
-    .option('no-pivot', { type: 'boolean', default: false, describe: 'use MS_MOVE + chroot instead of pivot_root' })
-    .option('no-new-keyring', { type: 'boolean', default: false, describe: 'do not create a session keyring' })
-    .option('preserve-fds', { type: 'number', default: 0, describe: 'pass N extra fds (from fd 3) to the process' })
-    .positional('id', { type: 'string', demandOption: true });
 }
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--log', '--log-format', '--criu', '--rootless']);
@@ -88,16 +72,17 @@ function commandIndex(argv: readonly string[]): number {
   return -1;
 }
 
+/** Global options of an `exec` command line: the fast parser, else yargs. */
+async function execGlobals(argv: readonly string[]): Promise<GlobalArgs> {
+  const fast = parseFastGlobals(argv);
+  if (fast !== undefined) return fast;
+  const { parseGlobals } = await import('./runtime-yargs.js');
+  return parseGlobals(argv);
+}
+
 /** `exec` parses its own options: the container command's flags must stay untouched. */
 async function execCommand(argv: readonly string[], at: number): Promise<void> {
-  const globals = yargs(argv.slice(0, at))
-    .parserConfiguration({ 'boolean-negation': false })
-    .option('root', { type: 'string', default: '/run/kapsel-runtime' })
-    .option('log', { type: 'string' })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
-    .option('debug', { type: 'boolean', default: false })
-    .option('systemd-cgroup', { type: 'boolean', default: false })
-    .parseSync() as unknown as GlobalArgs;
+  const globals = await execGlobals(argv.slice(0, at));
   setup(globals);
   const { parseExecArgs } = await import('./exec-args.js');
   const a = parseExecArgs(argv.slice(at + 1));
@@ -106,6 +91,7 @@ async function execCommand(argv: readonly string[], at: number): Promise<void> {
   }
   const { linuxSyscalls, StateStore } = await runtime();
   const { execInContainer, readProcessFile } = await import('../runtime/exec.js');
+  mark('modules loaded');
   process.exitCode = await execInContainer(linuxSyscalls(), new StateStore(globals.root), {
     id: a.id,
     process: a.process !== undefined ? readProcessFile(a.process) : undefined,
@@ -124,104 +110,135 @@ async function execCommand(argv: readonly string[], at: number): Promise<void> {
   }, logger);
 }
 
+/** The hot verbs, called by the fast path and by yargs alike. */
+export const verbs = {
+  async create(g: GlobalArgs, a: CreateArgs): Promise<void> {
+    const { linuxSyscalls, StateStore } = await runtime();
+    const { createContainer } = await import('../runtime/create.js');
+    mark('modules loaded');
+    createContainer(linuxSyscalls(), new StateStore(g.root), toCreateOptions(a), logger);
+  },
+  async start(g: GlobalArgs, id: string): Promise<void> {
+    const { linuxSyscalls, StateStore } = await runtime();
+    const { startContainer } = await import('../runtime/lifecycle.js');
+    mark('modules loaded');
+    startContainer(linuxSyscalls(), new StateStore(g.root), id, logger);
+  },
+  async run(g: GlobalArgs, a: CreateArgs & { detach: boolean; keep: boolean }): Promise<void> {
+    const { linuxSyscalls, StateStore } = await runtime();
+    const { runContainer } = await import('../runtime/run.js');
+    const del = await deleteDeps();
+    mark('modules loaded');
+    process.exitCode = await runContainer(linuxSyscalls(), new StateStore(g.root), {
+      ...toCreateOptions(a),
+      detach: a.detach,
+      keep: a.keep,
+    }, del, logger);
+  },
+  async state(g: GlobalArgs, id: string): Promise<void> {
+    const { StateStore } = await import('../runtime/state-store.js');
+    const { stateOf } = await import('../runtime/lifecycle.js');
+    mark('modules loaded');
+    const store = new StateStore(g.root);
+    process.stdout.write(`${JSON.stringify(stateOf(store, store.read(id)), null, 2)}\n`);
+  },
+  async kill(g: GlobalArgs, id: string, signal: string, all: boolean): Promise<void> {
+    const { linuxSyscalls, StateStore } = await runtime();
+    const { killContainer } = await import('../runtime/lifecycle.js');
+    const { parseSignal } = await import('../runtime/signals.js');
+    const { recordedPids } = await import('../runtime/cgroup-cleanup.js');
+    mark('modules loaded');
+    killContainer(linuxSyscalls(), new StateStore(g.root), id, parseSignal(signal), all, recordedPids);
+  },
+  async delete(g: GlobalArgs, id: string, force: boolean): Promise<void> {
+    const { linuxSyscalls, StateStore } = await runtime();
+    const { deleteContainer } = await import('../runtime/lifecycle.js');
+    const del = await deleteDeps();
+    mark('modules loaded');
+    await deleteContainer(linuxSyscalls(), new StateStore(g.root), id, force, del, logger);
+  },
+};
+
+function runFast(g: GlobalArgs, c: FastCommand): Promise<void> {
+  switch (c.verb) {
+    case 'create': return verbs.create(g, c.args);
+    case 'run': return verbs.run(g, c.args);
+    case 'start': return verbs.start(g, c.args.id);
+    case 'state': return verbs.state(g, c.args.id);
+    case 'kill': return verbs.kill(g, c.args.id, c.args.signal, c.args.all);
+    case 'delete': return verbs.delete(g, c.args.id, c.args.force);
+  }
+}
+
+/** Prints an error the way every verb does and returns the exit status it maps to. */
+function report(err: unknown): number {
+  const message = formatError(err);
+  logger.error(message);
+  process.stderr.write(`kapsel-runtime: ${message}\n`);
+  return exitCodeFor(err);
+}
+
+/** One request of `kapsel-runtime daemon` (cli/runtime-daemon.ts): a whole invocation's work. */
+async function runForDaemon(fast: FastArgv): Promise<number> {
+  lastMarkMs = performance.now();
+  try {
+    setup(fast.globals);
+    mark('arguments parsed (daemon)');
+    await runFast(fast.globals, fast.command);
+    return 0;
+  } catch (err) {
+    return report(err);
+  } finally {
+    mark('request done');
+    logger = createLogger();
+  }
+}
+
+/** `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS]` */
+async function daemonCommand(argv: readonly string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv.slice(),
+    options: { socket: { type: 'string' }, 'idle-timeout': { type: 'string' } },
+    strict: true,
+  });
+  const idle = Number(values['idle-timeout'] ?? '0');
+  if (!Number.isFinite(idle) || idle < 0) throw new KapselError('ERR_USAGE', 'daemon: --idle-timeout takes seconds (0: never)');
+  const { linuxSyscalls } = await import('../sys/linux-syscalls.js');
+  const daemon = await import('./runtime-daemon.js');
+  await daemon.serveDaemon(linuxSyscalls(), {
+    socket: values.socket ?? daemon.DEFAULT_DAEMON_SOCKET,
+    idleTimeoutMs: idle * 1000,
+    run: runForDaemon,
+  });
+}
+
 async function main(): Promise<void> {
+  const entered = performance.now();
   const argv = process.argv.slice(2);
   const at = commandIndex(argv);
   if (at >= 0 && argv[at] === 'exec' && !argv.slice(at + 1).some((t) => t === '--help' || t === '-h')) {
     await execCommand(argv, at);
     return;
   }
-  await yargs(argv)
-    .scriptName('kapsel-runtime')
-    // runc's flags include --no-pivot and --no-new-keyring: not negations of other flags
-    .parserConfiguration({ 'boolean-negation': false })
-    .usage('kapsel-runtime [global options] <command> [options]\n\nAn OCI container runtime with runc\'s command line.')
-    .option('root', { type: 'string', default: '/run/kapsel-runtime', describe: 'directory for container state' })
-    .option('log', { type: 'string', describe: 'log file (default: stderr)' })
-    .option('log-format', { choices: ['text', 'json'] as const, default: 'text' as const })
-    .option('debug', { type: 'boolean', default: false, describe: 'log debug output (timings per stage)' })
-    .option('systemd-cgroup', { type: 'boolean', default: false })
-    .option('rootless', { type: 'string', hidden: true })
-    .option('criu', { type: 'string', hidden: true })
-    .middleware((argv) => setup(argv as unknown as GlobalArgs))
-    .command('create <id>', 'create a container from a bundle', (y) => createOptions(y as Argv<GlobalArgs>), async (argv) => {
-      const { linuxSyscalls, StateStore } = await runtime();
-      const { createContainer } = await import('../runtime/create.js');
-      createContainer(linuxSyscalls(), new StateStore(argv.root), toCreateOptions(argv), logger);
-    })
-    .command('start <id>', 'start the process of a created container', (y) => y.positional('id', { type: 'string', demandOption: true }), async (argv) => {
-      const { linuxSyscalls, StateStore } = await runtime();
-      const { startContainer } = await import('../runtime/lifecycle.js');
-      startContainer(linuxSyscalls(), new StateStore(argv.root), argv.id as string, logger);
-    })
-    .command('run <id>', 'create and start a container, and wait for it', (y) => createOptions(y as Argv<GlobalArgs>)
-      .option('detach', { alias: 'd', type: 'boolean', default: false })
-      .option('keep', { type: 'boolean', default: false, describe: 'keep the stopped container' }), async (argv) => {
-      const { linuxSyscalls, StateStore } = await runtime();
-      const { runContainer } = await import('../runtime/run.js');
-      const code = await runContainer(linuxSyscalls(), new StateStore(argv.root), {
-        ...toCreateOptions(argv),
-        detach: argv.detach,
-        keep: argv.keep,
-      }, await deleteDeps(), logger);
-      process.exitCode = code;
-    })
-    .command('state <id>', 'print the state of a container as JSON', (y) => y.positional('id', { type: 'string', demandOption: true }), async (argv) => {
-      const { StateStore } = await runtime();
-      const { stateOf } = await import('../runtime/lifecycle.js');
-      const store = new StateStore(argv.root);
-      process.stdout.write(`${JSON.stringify(stateOf(store, store.read(argv.id as string)), null, 2)}\n`);
-    })
-    .command('kill <id> [signal]', 'send a signal to the container init (default SIGTERM)', (y) => y
-      .positional('id', { type: 'string', demandOption: true })
-      .positional('signal', { type: 'string', default: 'SIGTERM' })
-      .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'signal every process in the container' }), async (argv) => {
-      const { linuxSyscalls, StateStore } = await runtime();
-      const { killContainer } = await import('../runtime/lifecycle.js');
-      const { parseSignal } = await import('../runtime/signals.js');
-      const { recordedPids } = await import('../runtime/cgroup-cleanup.js');
-      killContainer(linuxSyscalls(), new StateStore(argv.root), argv.id as string, parseSignal(argv.signal), argv.all, recordedPids);
-    })
-    .command('delete <id>', 'delete a stopped container (--force: also a running one)', (y) => y
-      .positional('id', { type: 'string', demandOption: true })
-      .option('force', { alias: 'f', type: 'boolean', default: false }), async (argv) => {
-      const { linuxSyscalls, StateStore } = await runtime();
-      const { deleteContainer } = await import('../runtime/lifecycle.js');
-      await deleteContainer(linuxSyscalls(), new StateStore(argv.root), argv.id as string, argv.force, await deleteDeps(), logger);
-    })
-    .command('list', 'list containers', (y) => y
-      .option('format', { alias: 'f', choices: ['table', 'json'] as const, default: 'table' as const })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false }), async (argv) => {
-      const { StateStore } = await runtime();
-      const { listContainers } = await import('../runtime/lifecycle.js');
-      const { renderList } = await import('./render.js');
-      process.stdout.write(renderList(listContainers(new StateStore(argv.root)), argv.format, argv.quiet));
-    })
-    .command('spec', 'write a default config.json into the bundle', (y) => y
-      .option('bundle', { alias: 'b', type: 'string', default: '.' })
-      .option('rootless', { type: 'boolean', default: false }), async (argv) => {
-      const { writeDefaultSpec } = await import('../runtime/spec.js');
-      writeDefaultSpec(argv.bundle, argv.rootless);
-    })
-    .command('exec [options] <id> <command..>', 'run a process in a running container (options: --process FILE, -t/--tty, --console-socket, -d/--detach, --pid-file, --cwd, -e/--env, -u/--user UID[:GID], -g/--additional-gids, -c/--cap, --no-new-privs, --preserve-fds)', (y) => y, () => undefined)
-    .command('features', 'print the features this runtime supports (runtime-spec features.md)', (y) => y, async () => {
-      const { runtimeFeatures } = await import('../runtime/features.js');
-      process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
-    })
-    .command((await import('./cgroup-commands.js')).cgroupCommands())
-    .demandCommand(1, 'name a command; see --help')
-    .strictCommands()
-    .version(`kapsel-runtime version ${VERSION}\nspec: 1.2.0`)
-    .help()
-    .fail((msg, err) => {
-      throw err ?? new KapselError('ERR_USAGE', msg);
-    })
-    .parseAsync();
+  if (at === 0 && argv[0] === 'daemon') {
+    await daemonCommand(argv.slice(1));
+    return;
+  }
+  const fast = parseFastArgv(argv);
+  if (fast !== undefined) {
+    setup(fast.globals);
+    mark('node start-up and entry load', entered);
+    mark('arguments parsed');
+    await runFast(fast.globals, fast.command);
+    lastMarkMs = performance.now(); // the verb's own stages are logged by the runtime; `exit` is teardown only
+    return;
+  }
+  const { parseWithYargs } = await import('./runtime-yargs.js');
+  await parseWithYargs(argv, { verbs, setup, runtime, version: VERSION });
 }
 
+process.once('exit', () => mark('exit'));
+
 main().catch((err: unknown) => {
-  const message = formatError(err);
-  logger.error(message);
-  process.stderr.write(`kapsel-runtime: ${message}\n`);
-  process.exitCode = exitCodeFor(err);
+  process.exitCode = report(err);
 });

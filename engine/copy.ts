@@ -18,7 +18,7 @@
  */
 import { closeSync, fchmodSync, fchownSync, fstatSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, readSync, readdirSync, readlinkSync, symlinkSync, unlinkSync, rmSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, posix } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { extract, pack } from 'tar-stream';
 import { KapselError, NotFoundError, UsageError } from '../common/errors.js';
 import { O_CLOEXEC, O_DIRECTORY, O_NOFOLLOW, O_PATH, RESOLVE_IN_ROOT, RESOLVE_NO_MAGICLINKS } from '../sys/constants.js';
@@ -297,7 +297,6 @@ async function copyIn(ctx: EngineContext, sys: Sys, hostPath: string, ref: strin
     if (st === undefined) throw new NotFoundError(`host path \`${hostPath}\``);
     const to = destination(r, path, st.isDirectory());
     const parent = openSync(dirname(hostPath), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const { PassThrough } = await import('node:stream');
     const pipe = new PassThrough();
     try {
       await Promise.all([packTree(parent, basename(hostPath), to.name === '' ? basename(hostPath) : to.name, pipe, `host path \`${hostPath}\``), unpackTree(r, to.dir, pipe)]);
@@ -331,8 +330,7 @@ async function copyOut(ctx: EngineContext, sys: Sys, ref: string, path: string, 
       if (h === undefined || !h.isDirectory()) throw new NotFoundError(`host directory \`${into}\``);
       if (!hostDir && isDir && lstatSync(hostPath, { throwIfNoEntry: false }) !== undefined) throw new KapselError('ERR_CP', `cannot copy a directory onto the file \`${hostPath}\``);
       const hr = Root.open(sys, into, `host directory \`${into}\``);
-      const { PassThrough } = await import('node:stream');
-      const pipe = new PassThrough();
+        const pipe = new PassThrough();
       try {
         await Promise.all([packTree(parentFd, name, hostDir ? name : basename(hostPath), pipe, `container ${where.name}`), unpackTree(hr, '.', pipe)]);
       } finally {

@@ -21,6 +21,7 @@ const fn = {
   mountSetattr: libc.func('int mount_setattr(int dirfd, const char *path, unsigned int flags, void *attr, size_t size)'),
   memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
+  dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
   setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
   unshare: libc.func('int unshare(int flags)'),
   setns: libc.func('int setns(int fd, int nstype)'),
@@ -159,6 +160,13 @@ export class LinuxSyscalls implements Syscalls {
   }
   memfdCreate(name: string, flags: number): number {
     return check(fn.memfdCreate(name, flags), 'memfd_create', `memfd_create \`${name}\``);
+  }
+  dup3(oldFd: number, newFd: number): void {
+    if (oldFd === newFd) return;
+    check(fn.dup3(oldFd, newFd, 0), 'dup3', `dup fd ${oldFd} to ${newFd}`);
+  }
+  dupCloexec(fd: number): number {
+    return check(fn.fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 3), 'fcntl', `dup fd ${fd}`);
   }
   addSeals(fd: number, seals: number): void {
     check(fn.fcntl(fd, 1033 /* F_ADD_SEALS */, seals), 'fcntl', 'add seals');

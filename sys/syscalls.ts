@@ -77,6 +77,10 @@ export interface Syscalls {
   /** setsockopt SO_RCVTIMEO: a blocking receive fails with EAGAIN after `timeoutMs`. */
   setReceiveTimeout(sock: number, timeoutMs: number): void;
   write(fd: number, buf: Buffer): number;
+  /** dup3(2) without flags: `oldFd` also becomes `newFd` (closed first when open). */
+  dup3(oldFd: number, newFd: number): void;
+  /** fcntl(F_DUPFD_CLOEXEC): a close-on-exec copy of `fd` numbered 3 or above. */
+  dupCloexec(fd: number): number;
 
   // sockets: socket(2), setsockopt(2) with an int value (netlink options, SO_* flags)
   socket(domain: number, type: number, protocol: number): number;

@@ -109,37 +109,53 @@ export async function openProcessControl() {
     libc.attrSetFlags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
   }
 
-  const runFfi = (argv, stderrPath) => {
+  /** posix_spawn of argv with stdin/stdout on /dev/null and stderr into a file; returns the pid. */
+  const spawnFfi = (argv, stderrPath, envOverlay = {}) => {
     const fa = Buffer.alloc(FILE_ACTIONS_BYTES);
     libc.faInit(fa);
     try {
       libc.faAddOpen(fa, 0, '/dev/null', O_RDONLY, 0);
       libc.faAddOpen(fa, 1, '/dev/null', O_WRONLY, 0);
       libc.faAddOpen(fa, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644);
-      const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+      const env = Object.entries({ ...process.env, ...envOverlay }).map(([k, v]) => `${k}=${v}`);
       const args = [...argv, null];
       const envp = [...env, null];
       const pidOut = [0];
-      const status = [0];
-      const t0 = performance.now();
       const err = libc.spawnp(pidOut, argv[0], fa, attr, args, envp);
       if (err !== 0) throw new Error(`posix_spawnp \`${argv[0]}\`: errno ${err}`);
-      let r;
-      do r = libc.waitpid(pidOut[0], status, 0);
-      while (r < 0 && libc.koffi.errno() === EINTR);
-      const ms = performance.now() - t0;
-      if (r < 0) throw new Error(`waitpid ${pidOut[0]}: errno ${libc.koffi.errno()}`);
-      return { ms, startEpochMs: performance.timeOrigin + t0, ...exitDescription(status[0]) };
+      return pidOut[0];
     } finally {
       libc.faDestroy(fa);
     }
   };
+  const waitFfi = (pid) => {
+    const status = [0];
+    let r;
+    do r = libc.waitpid(pid, status, 0);
+    while (r < 0 && libc.koffi.errno() === EINTR);
+    if (r < 0) throw new Error(`waitpid ${pid}: errno ${libc.koffi.errno()}`);
+    return exitDescription(status[0]);
+  };
+  const runFfi = (argv, stderrPath, envOverlay = {}) => {
+    const t0 = performance.now();
+    const pid = spawnFfi(argv, stderrPath, envOverlay);
+    const exit = waitFfi(pid);
+    const ms = performance.now() - t0;
+    return { ms, startEpochMs: performance.timeOrigin + t0, ...exit };
+  };
+  /** Every argv at once, then waits for all: wall ms and each exit. */
+  const runManyFfi = (argvs, stderrPaths, envOverlay = {}) => {
+    const t0 = performance.now();
+    const pids = argvs.map((argv, i) => spawnFfi(argv, stderrPaths[i], envOverlay));
+    const exits = pids.map((pid) => waitFfi(pid));
+    return { ms: performance.now() - t0, exits };
+  };
 
-  const runNode = (argv, stderrPath) => {
+  const runNode = (argv, stderrPath, envOverlay = {}) => {
     const errFd = openSync(stderrPath, 'w');
     try {
       const t0 = performance.now();
-      const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', errFd] });
+      const r = spawnSync(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', errFd], env: { ...process.env, ...envOverlay } });
       const ms = performance.now() - t0;
       if (r.error) throw new Error(`${argv[0]}: ${r.error.message}`);
       const startEpochMs = performance.timeOrigin + t0;
@@ -153,6 +169,8 @@ export async function openProcessControl() {
     spawnMode: libc ? 'posix_spawn' : 'spawnSync',
     reapMode: subreaper ? 'subreaper + waitpid' : 'poll /proc',
     run: libc ? runFfi : runNode,
+    /** Parallel runs need posix_spawn (koffi); undefined without it. */
+    runMany: libc ? runManyFfi : undefined,
     waitExit(pid, timeoutMs = 10_000) {
       const deadline = performance.now() + timeoutMs;
       for (;;) {

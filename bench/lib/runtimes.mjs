@@ -16,14 +16,17 @@ export const KAPSEL_RUNTIME = fileURLToPath(new URL('../../bin/kapsel-runtime', 
 export const KAPSEL_CLI_JS = fileURLToPath(new URL('../../dist/cli/kapsel-runtime.js', import.meta.url));
 
 /**
- * @typedef {{ name: string, short: string, bin: string, cliJs?: string, docOnlyProbes?: string[][] }} RuntimeDef
- * `cliJs`: kapsel's entry point, which `bin` wraps in `sh`.
+ * @typedef {{ name: string, short: string, bin: string, cliJs?: string, daemon?: boolean, docOnlyProbes?: string[][] }} RuntimeDef
+ * `cliJs`: kapsel's entry point, which `bin` (native/front.c) runs with node.
+ * `daemon`: measured with a `kapsel-runtime daemon` running (the session starts and stops it).
  * `docOnlyProbes`: extra global flags tried only to report whether they would have worked.
  */
 
 /** @type {RuntimeDef[]} */
 export const RUNTIMES = [
   { name: 'kapsel-runtime', short: 'kapsel', bin: KAPSEL_RUNTIME, cliJs: KAPSEL_CLI_JS },
+  // the same binary with a `kapsel-runtime daemon` serving start/state/kill/delete (session.mjs)
+  { name: 'kapsel-runtime+daemon', short: 'kapseld', bin: KAPSEL_RUNTIME, cliJs: KAPSEL_CLI_JS, daemon: true },
   { name: 'runc', short: 'runc', bin: '/usr/sbin/runc' },
   { name: 'crun', short: 'crun', bin: '/usr/bin/crun', docOnlyProbes: [['--cgroup-manager=disabled']] },
 ];

@@ -3,7 +3,8 @@
  * runners, each runtime placed on the runner where it works, and a cleanup that deletes every
  * container the session made, checks that none of its cgroups are left and removes the tmpdir.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBusyboxBundle } from './bundle.mjs';
@@ -62,10 +63,16 @@ export async function openSession(opts = {}) {
   const bundleDir = join(dir, 'bundle');
   mkdirSync(bundleDir);
   const { bundle } = createBusyboxBundle(bundleDir);
+  // a process that stays up, for the scale and exec benches
+  const sleepDir = join(dir, 'bundle-sleep');
+  mkdirSync(sleepDir);
+  const { bundle: sleepBundle } = createBusyboxBundle(sleepDir, { args: ['sleep', '1000000'] });
+  const daemons = [];
 
   const session = {
     dir,
     bundle,
+    sleepBundle,
     idPrefix,
     /** @type {any[]} */
     placed: [],
@@ -88,6 +95,9 @@ export async function openSession(opts = {}) {
         root,
         bundle,
         id,
+        // kapsel rows name their daemon socket (or one nobody serves), so a daemon the user runs
+        // at the default path cannot change what is measured
+        env: p.def.short.startsWith('kapsel') ? { KAPSEL_RUNTIME_DAEMON_SOCKET: p.def.daemonSocket ?? join(dir, 'no-daemon.sock') } : {},
         pidFile: join(dir, `${p.def.short}.pid`),
         rssPath: join(dir, `${p.def.short}.rss`),
         errPath: join(dir, `${p.def.short}.stderr`),
@@ -118,6 +128,12 @@ export async function openSession(opts = {}) {
       }
       for (const msg of problems) process.stderr.write(`bench: ${msg}\n`);
       for (const r of runners.values()) await r.close();
+      for (const d of daemons) {
+        if (d.exitCode === null && d.signalCode === null) {
+          d.kill('SIGTERM');
+          await new Promise((r) => d.once('exit', r));
+        }
+      }
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       const leftoverCgroups = findCgroups((n) => n.startsWith(idPrefix)).filter((c) => !cgroupsBefore.includes(c));
@@ -142,12 +158,14 @@ export async function openSession(opts = {}) {
   process.on('SIGTERM', onSignal);
 
   try {
+    let snap;
     for (let def of selectRuntimes(opts.runtimes)) {
-      if (def.short === 'kapsel' && opts.snapshot !== false) {
-        const snap = await snapshotKapsel(join(dir, 'kapsel-build'));
+      if (def.short.startsWith('kapsel') && opts.snapshot !== false) {
+        snap ??= await snapshotKapsel(join(dir, 'kapsel-build'));
         session.kapselBuild = { from: 'snapshot', stamp: snap.stamp };
         def = { ...def, bin: snap.bin, cliJs: snap.cliJs };
       }
+      if (def.daemon) def = { ...def, daemonSocket: await startDaemon(def.bin, join(dir, 'daemon.sock'), daemons) };
       session.placed.push(await place(session, def));
     }
   } catch (err) {
@@ -155,6 +173,18 @@ export async function openSession(opts = {}) {
     throw err;
   }
   return session;
+}
+
+/** Starts `bin daemon` on `socket` (host namespaces, as the host runner) and waits for it. */
+async function startDaemon(bin, socket, daemons) {
+  const d = spawn(bin, ['daemon', '--socket', socket], { stdio: ['ignore', 'ignore', 'inherit'] });
+  daemons.push(d);
+  for (let i = 0; i < 1000 && !existsSync(socket); i++) {
+    if (d.exitCode !== null) throw new Error(`kapsel-runtime daemon exited: ${d.exitCode}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  if (!existsSync(socket)) throw new Error('kapsel-runtime daemon: no socket after 10 s');
+  return socket;
 }
 
 /** One line per runtime on where it ran and what failed elsewhere, for the report. */

@@ -2,11 +2,13 @@
  * A frozen copy of the built kapsel to measure. Others rebuild `dist/` while the bench runs; a
  * run that straddles a rebuild mixes two builds (or catches one half-written). The copy holds
  * `dist/`, the native stage and `package.json`, links `node_modules` back to the checkout, and
- * gets a `bin/kapsel-runtime` wrapper of the same shape as the one scripts/postbuild.mjs writes.
+ * gets the `bin/kapsel-runtime` wrapper scripts/postbuild.mjs writes (the bundle's starter when
+ * the build made one).
  */
-import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { installBin } from '../../scripts/postbuild.mjs';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const STAGE = join('native', 'build', 'kapsel-stage');
@@ -18,7 +20,7 @@ export function buildStamp(root = REPO) {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(p).mtimeMs);
+      else if (/\.(js|cjs|cache)$/.test(e.name)) newest = Math.max(newest, statSync(p).mtimeMs);
     }
   };
   try {
@@ -60,9 +62,9 @@ export async function snapshotKapsel(dir) {
     if (buildStamp() === stamp || attempt >= 3) {
       symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
       const cliJs = join(dir, 'dist', 'cli', 'kapsel-runtime.js');
-      const bin = join(dir, 'bin', 'kapsel-runtime');
-      mkdirSync(join(dir, 'bin'));
-      writeFileSync(bin, `#!/bin/sh\nexec ${process.execPath} ${cliJs} "$@"\n`, { mode: 0o755 });
+      const starter = join(dir, 'dist', 'bundle', 'kapsel-runtime.start.cjs');
+      const front = join(REPO, 'native', 'build', 'kapsel-front');
+      const bin = installBin(join(dir, 'bin'), 'kapsel-runtime', existsSync(starter) ? starter : cliJs, front);
       return { bin, cliJs, stamp };
     }
   }

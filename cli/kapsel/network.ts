@@ -4,6 +4,8 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { UsageError } from '../../common/errors.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 async function manager(): Promise<import('../../network/manager.js').NetworkManager> {
   const [{ linuxSyscalls }, { runNft }, { NetworkManager }] = await Promise.all([
@@ -16,7 +18,7 @@ async function manager(): Promise<import('../../network/manager.js').NetworkMana
 
 /** A kapsel container by name or id: its id, its init's network namespace and its hosts file. */
 async function containerTarget(ref: string): Promise<{ id: string; netnsPath: string; hostsPath?: string; hostname: string }> {
-  const [{ engine }, { existsSync }, { join }] = await Promise.all([import('./context.js'), import('node:fs'), import('node:path')]);
+  const { engine } = await import('./context.js');
   const ctx = await engine();
   const rec = ctx.containers.read(ctx.containers.resolve(ref));
   if (rec.pid <= 0 || rec.state !== 'running') throw new UsageError(`container \`${rec.name}\` is not running`);
