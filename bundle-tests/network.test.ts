@@ -134,3 +134,30 @@ test('kapsel run --network NAME -p: served on 127.0.0.1, found by name from anot
   assert.equal(execFileSync('ip', ['-o', 'link', 'show', 'master', `kt-${tag}`]).toString(), '');
   assert.equal(await fetch(`http://127.0.0.1:${port}/hosts`, { signal: AbortSignal.timeout(2000) }).then(() => 'reached', () => 'refused'), 'refused');
 });
+
+test('kapsel run with no --network gets the default bridge, which goes with its last container; container:REF shares a namespace', async () => {
+  // the default: eth0 on the kapsel0 network with a default route
+  const def = kapsel(['run', '--rm', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0; ip route']);
+  assert.equal(def.status, 0, def.err);
+  assert.match(def.out, /eth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+/);
+  assert.match(def.out, /^default via /m);
+  assert.equal(kapsel(['network', 'ls', '-q']).out.includes('kapsel0'), false, 'the default network went with its last container');
+  assert.equal(spawnSync('ip', ['link', 'show', 'kapsel0']).status, 1, 'its bridge is gone');
+  // container:REF: a server on the target's loopback is reached from the joining container
+  const srv = kapsel(['run', '-d', '--name', `tgt-${tag}`, '--network', 'none', '--hostname', `tgt-${tag}`, 'busybox', 'httpd', '-f', '-p', '127.0.0.1:8081', '-h', '/etc']);
+  assert.equal(srv.status, 0, srv.err);
+  try {
+    let got = { status: 1 as number | null, out: '', err: '' };
+    for (let i = 0; i < 30 && got.status !== 0; i++) {
+      got = kapsel(['run', '--rm', '--network', `container:tgt-${tag}`, 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8081/hostname']);
+      if (got.status !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(got.status, 0, got.err);
+    assert.equal(got.out, `tgt-${tag}\n`);
+    const missing = kapsel(['run', '--rm', '--network', 'container:no-such-ctr', 'busybox', 'true']);
+    assert.equal(missing.status, 125);
+    assert.match(missing.err, /container `no-such-ctr` does not exist/);
+  } finally {
+    assert.equal(kapsel(['rm', '-f', `tgt-${tag}`]).status, 0);
+  }
+});

@@ -3,7 +3,7 @@
  * The container is not started here (the monitor starts it: monitor.ts).
  */
 import { prepareNetworkFiles } from '../network/container-files.js';
-import { hostResolvConf } from './network.js';
+import { hostResolvConf, joinedNetnsPath } from './network.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeBinaryPath } from '../runtime/stage/client.js';
@@ -60,6 +60,8 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
       terminal: f.tty === true,
     });
     applyHostConfig(spec, hostConfig, hostConfig.init === true ? initBinary() : '');
+    // --network container:REF: REF must be running now (the path is refreshed at every start)
+    if (hostConfig.networkMode.startsWith('container:')) joinedNetnsPath(ctx, hostConfig.networkMode);
     if (isBridgeMode(hostConfig.networkMode)) {
       // /etc/hosts (kept up to date with the network's peers by network/) and /etc/resolv.conf
       spec.mounts = [...(spec.mounts ?? []), ...prepareNetworkFiles(dir, hostname, hostResolvConf()).mounts];

@@ -11,7 +11,7 @@
  *
  * All policy is here, none in C. Only one Node process runs per `kapsel run`: the CLI itself.
  */
-import { attachToNetwork, detachFromNetworks } from './network.js';
+import { attachToNetwork, detachFromNetworks, refreshJoinedNetwork } from './network.js';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +53,7 @@ const NO_IO: AttachStreams = { stdout: { write: () => true } as unknown as NodeJ
 export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord, opts: { io?: AttachStreams; handoff?: boolean } = {}): Promise<Monitored> {
   const dir = ctx.containers.dir(rec.id);
   for (const f of ['exit', 'init.pid']) rmSync(join(dir, f), { force: true });
+  refreshJoinedNetwork(ctx, rec);
   const flags = [
     ...(rec.config.openStdin ? ['-i'] : []),
     ...(rec.config.tty ? ['-t'] : []),

@@ -26,7 +26,9 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.throws(() => hostConfigFrom({ ...base, network: 'none', publish: ['8080:80'] }), /-p\/--publish needs a bridge network, not --network none/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'host', ip: '10.0.0.2' }), /--ip needs a bridge network/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'bridge', publish: ['80'] }), /invalid publish spec `80`/);
-  assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc' }), /--network container:abc: not yet supported/);
+  assert.equal(hostConfigFrom({ ...base, network: 'container:abc' }).networkMode, 'container:abc');
+  assert.throws(() => hostConfigFrom({ ...base, network: 'container:', }), /needs a container name/);
+  assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc', publish: ['1:1'] }), /-p\/--publish needs a bridge network/);
   assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm' }), /--isolation vm: not yet supported/);
   assert.throws(() => hostConfigFrom({ ...base, securityOpt: ['apparmor=x'] }), /invalid --security-opt/);
   assert.throws(() => hostConfigFrom({ ...base, stopSignal: 'SIGNOPE' }), /invalid signal/);

@@ -113,7 +113,7 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
   const nanoCpus = f.cpus === undefined ? 0 : Math.round(Number(f.cpus) * 1e9);
   if (f.cpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new UsageError(`invalid value for --cpus: \`${f.cpus}\``);
   const network = f.network ?? 'bridge'; // docker's default: the kapsel0 bridge network
-  if (network.startsWith('container:')) throw new KapselError('ERR_NOT_YET', `--network ${network}: not yet supported (none, host, bridge or a network name)`);
+  if (network === 'container:') throw new UsageError('--network container: needs a container name or id');
   if (!isBridgeMode(network)) {
     if ((f.publish ?? []).length > 0) throw new UsageError(`-p/--publish needs a bridge network, not --network ${network}`, { hint: 'add --network bridge (or a network made with `kapsel network create`)' });
     if (f.ip !== undefined) throw new UsageError(`--ip needs a bridge network, not --network ${network}`);
