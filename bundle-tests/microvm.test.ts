@@ -61,9 +61,9 @@ test('run: guest kernel and memory, stdout and stderr apart, exit status, env, c
   assert.deepEqual(leftovers(b, id), []);
 });
 
-test('create/start/kill/delete of a VM container; state names the accelerator; no VMM left', async () => {
+test('create/start/kill/delete of a VM container (rootfs on an ext4 disk); state names the accelerator; no VMM left', async () => {
   const b = bundle(['sh', '-c', 'echo up; exec sleep 1000'], (s) => {
-    s.annotations = { ...VM };
+    s.annotations = { ...VM, 'run.kapsel.vm.rootfs': 'ext4' };
   });
   const id = `vm-kill-${process.pid}`;
   try {
@@ -73,6 +73,7 @@ test('create/start/kill/delete of a VM container; state names the accelerator; n
     assert.equal(st.status, 'created');
     assert.match(st.annotations['run.kapsel.vm.accelerator'] ?? '', /^(kvm|tcg)$/);
     assert.ok((st.annotations['run.kapsel.vm.note'] ?? '').length > 0);
+    assert.equal(st.annotations['run.kapsel.vm.rootfs'], 'ext4');
     const vmm = childrenOf(st.pid);
     assert.ok(vmm.length >= 1, 'kapsel-vmm runs the VMM');
     assert.equal(runtime(b, ['start', id]).status, 0);

@@ -4,7 +4,7 @@
  * container rootfs under /rootfs. An extra initrd (vm.kernel.initrd) goes first: the kernel
  * unpacks concatenated archives in order.
  */
-import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, writeSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { CpioWriter, S_IFDIR, S_IFREG, type CpioEntry } from './cpio.js';
@@ -69,7 +69,7 @@ export function buildInitramfs(input: InitramfsInput, outPath: string): Initramf
   w.add({ name: 'init', mode: S_IFREG | 0o755, data: readFileSync(input.init) });
   w.add({ name: 'kapsel/config', mode: S_IFREG | 0o600, data: input.config });
   for (const m of input.modules) w.add({ name: moduleGuestPath(m).slice(1), mode: S_IFREG | 0o644, data: readFileSync(m.hostPath) });
-  if (input.rootfsDir !== undefined) addTree(w, input.rootfsDir, 'rootfs');
+  if (input.rootfsDir !== undefined) addTree(w, realpathSync(input.rootfsDir), 'rootfs');
   else w.add(dir('rootfs'));
   const parts = w.finish();
   const fd = openSync(outPath, 'w', 0o600);

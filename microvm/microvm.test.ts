@@ -13,6 +13,7 @@ import { planVmResources } from './resources.js';
 import { bzImageVersion, compareReleases, defaultKernelPath, findKernel } from './kernel.js';
 import { qemuArgs } from './qemu.js';
 import { addTree } from './initramfs.js';
+import { chooseRootfsMode, parseRootfsMode, treeBytes } from './rootfs-image.js';
 
 /** Parses a newc archive back into entries (name, mode, data). */
 function parseCpio(buf: Buffer): { name: string; mode: number; data: Buffer }[] {
@@ -157,4 +158,20 @@ test('qemu: minimal q35 machine, accelerator, size, control port and disks on th
   const tcg = qemuArgs('q', { ...def, accelerator: chooseAccelerator('flags: sse', 'missing'), disks: [] });
   assert.equal(tcg[tcg.indexOf('-accel') + 1], 'tcg,tb-size=64');
   assert.throws(() => qemuArgs('q', { ...def, disks: [{ path: '/a,b', format: 'raw', readOnly: false }] }), /contains , or =/);
+});
+
+test('rootfs mode: small trees go in the initramfs, large ones on an ext4 disk; unknown modes are refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kapsel-vm-rootfs-'));
+  try {
+    writeFileSync(join(dir, 'a'), Buffer.alloc(1000));
+    mkdirSync(join(dir, 'd'));
+    writeFileSync(join(dir, 'd', 'b'), Buffer.alloc(24));
+    assert.equal(treeBytes(dir), 1024);
+    assert.equal(chooseRootfsMode('auto', dir), 'initramfs');
+    assert.equal(chooseRootfsMode('ext4', dir), 'ext4');
+    assert.equal(parseRootfsMode(undefined), 'auto');
+    assert.throws(() => parseRootfsMode('squashfs'), /unknown VM rootfs mode/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -20,6 +20,7 @@ import { encodeGuestConfig } from '../microvm/guest-config.js';
 import { buildInitramfs, moduleGuestPath } from '../microvm/initramfs.js';
 import { QemuHypervisor } from '../microvm/qemu.js';
 import { guestInitPath, planVmResources } from '../microvm/resources.js';
+import { buildExt4Image, chooseRootfsMode, parseRootfsMode } from '../microvm/rootfs-image.js';
 import { StateStore, type ContainerRecord } from './state-store.js';
 import { readProcStat } from './process-info.js';
 import { openContainerCgroup, type ContainerCgroup } from './container-cgroup.js';
@@ -47,8 +48,8 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
   const accel: AcceleratorInfo = detectAccelerator(setting(spec, 'run.kapsel.vm.accelerator', 'KAPSEL_VM_ACCELERATOR'));
   const kernel = findKernel(spec.vm?.kernel.path ?? setting(spec, 'run.kapsel.vm.kernel', 'KAPSEL_VM_KERNEL'));
   const hypervisor = new QemuHypervisor(spec.vm?.hypervisor?.path ?? setting(spec, 'run.kapsel.vm.hypervisor', 'KAPSEL_VM_HYPERVISOR'));
-  const image = spec.vm?.image;
-  const modules = guestModules(kernel.modulesDir, image !== undefined ? [...BASE_MODULES, 'virtio_blk'] : BASE_MODULES);
+  const rootfsMode = spec.vm?.image !== undefined ? 'ext4' : chooseRootfsMode(parseRootfsMode(setting(spec, 'run.kapsel.vm.rootfs', 'KAPSEL_VM_ROOTFS')), rootfs);
+  const modules = guestModules(kernel.modulesDir, rootfsMode === 'ext4' ? [...BASE_MODULES, 'virtio_blk'] : BASE_MODULES);
   const res = planVmResources(linux.resources, accel.accelerator);
 
   store.claim(opts.id);
@@ -68,6 +69,7 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
       'run.kapsel.vm.kernel': kernel.path,
       'run.kapsel.vm.vcpus': String(res.vcpus),
       'run.kapsel.vm.memory-mib': String(res.memoryMiB),
+      'run.kapsel.vm.rootfs': rootfsMode,
     },
     phase: 'creating',
     cgroupPaths: {},
@@ -80,6 +82,12 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
   try {
     store.write(record);
     const t0 = performance.now();
+    let image = spec.vm?.image;
+    if (image === undefined && rootfsMode === 'ext4') {
+      image = { path: join(dir, 'rootfs.ext4'), format: 'raw' };
+      buildExt4Image(rootfs, image.path);
+      log.debug(`vm ${opts.id}: ext4 image of the rootfs in ${(performance.now() - t0).toFixed(1)}ms`);
+    }
     const config = encodeGuestConfig({
       args: proc.args ?? [],
       env: proc.env ?? [],
