@@ -100,7 +100,14 @@ function measure(cmd, args, findQemu) {
 }
 
 const qemuOf = (qemuPid) => [qemuPid];
-const kapselQemu = (runtimePid) => childPids(runtimePid).flatMap((sup) => childPids(sup)).filter((p) => /qemu/.test(readFileSync(`/proc/${p}/comm`, 'utf8')));
+const comm = (pid) => {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8');
+  } catch {
+    return '';
+  }
+};
+const kapselQemu = (runtimePid) => childPids(runtimePid).flatMap((sup) => childPids(sup)).filter((p) => /qemu/.test(comm(p)));
 const plainArgs = ['-nodefaults', '-no-user-config', '-nographic', '-monitor', 'none', '-M', 'q35,smbus=off,sata=off,usb=off,vmport=off,graphics=off',
   '-accel', accel.accelerator === 'kvm' ? 'kvm' : 'tcg,tb-size=64', '-cpu', accel.accelerator === 'kvm' ? 'host' : 'max', '-smp', '1', '-m', '256M',
   '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1', '-no-reboot', '-serial', 'stdio'];
