@@ -36,8 +36,8 @@ test('the guest kernel is installed (linux-image-cloud-amd64)', () => {
   assert.ok(KERNEL !== undefined && existsSync(KERNEL), 'no /boot/vmlinuz-*-cloud-amd64: install linux-image-cloud-amd64');
 });
 
-test('run: guest kernel and memory, stdout and stderr apart, exit status, env, cwd, user, hostname', () => {
-  const b = bundle(['sh', '-c', 'uname -r; cat /proc/meminfo; cat /sys/class/dmi/id/sys_vendor; echo "$FOO"; pwd; id -u; id -g; hostname; echo err >&2; exit 3'], (s) => {
+test('run: guest kernel and memory, stdin, stdout and stderr apart, exit status, env, cwd, user, hostname', () => {
+  const b = bundle(['sh', '-c', 'uname -r; cat /proc/meminfo; cat /sys/class/dmi/id/sys_vendor; echo "$FOO"; pwd; id -u; id -g; hostname; read line; echo "stdin: $line"; echo err >&2; exit 3'], (s) => {
     s.annotations = { ...VM };
     s.process!.env = [...(s.process!.env ?? []), 'FOO=bar baz'];
     s.process!.cwd = '/tmp';
@@ -46,7 +46,8 @@ test('run: guest kernel and memory, stdout and stderr apart, exit status, env, c
     s.linux!.resources = { memory: { limit: 448 * 1024 * 1024 } };
   });
   const id = `vm-run-${process.pid}`;
-  const r = runIn(b, id);
+  b.write();
+  const r = runtime(b, ['run', '--bundle', b.dir, id], 'from the host\n');
   assert.equal(r.status, 3, r.stderr);
   assert.equal(r.stderr, 'err\n', 'stderr holds only what the process wrote to it');
   const lines = r.stdout.split('\n');
@@ -57,7 +58,7 @@ test('run: guest kernel and memory, stdout and stderr apart, exit status, env, c
   // 448 MiB limit - 128 MiB for QEMU (TCG) = 320 MiB of guest RAM; the kernel keeps some
   assert.ok(memKiB > 260 * 1024 && memKiB <= 320 * 1024, `MemTotal ${memKiB} kB for 320 MiB of guest RAM`);
   assert.ok(lines.includes('QEMU'), 'DMI names QEMU: this is a VM');
-  assert.deepEqual(lines.slice(-6), ['bar baz', '/tmp', '1000', '1001', 'kapsel-vm-test', '']);
+  assert.deepEqual(lines.slice(-7), ['bar baz', '/tmp', '1000', '1001', 'kapsel-vm-test', 'stdin: from the host', '']);
   assert.deepEqual(leftovers(b, id), []);
 });
 
