@@ -77,6 +77,9 @@ test('create/start/kill/delete of a VM container (rootfs on an ext4 disk); state
     assert.equal(st.annotations['run.kapsel.vm.rootfs'], 'ext4');
     const vmm = childrenOf(st.pid);
     assert.ok(vmm.length >= 1, 'kapsel-vmm runs the VMM');
+    const ex = runtime(b, ['exec', id, 'true']);
+    assert.notEqual(ex.status, 0);
+    assert.match(ex.stderr, /exec into VM container .* is not supported yet/, 'exec never runs on the host');
     assert.equal(runtime(b, ['start', id]).status, 0);
     assert.equal(JSON.parse(runtime(b, ['state', id]).stdout).status, 'running');
     await sleepMs(200);

@@ -36,6 +36,11 @@ export function isVmSpec(spec: Spec): boolean {
   return spec.annotations?.[ISOLATION_ANNOTATION] === 'vm' || spec.vm !== undefined;
 }
 
+/** A container created by createVmContainer (its pid is kapsel-vmm, not a process in namespaces). */
+export function isVmRecord(record: ContainerRecord): boolean {
+  return record.annotations['run.kapsel.vm.supervisor'] === 'kapsel-vmm';
+}
+
 function setting(spec: Spec, annotation: string, env: string): string | undefined {
   return spec.annotations?.[annotation] ?? process.env[env];
 }
@@ -64,6 +69,7 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
     owner: '',
     annotations: {
       ...(spec.annotations ?? {}),
+      'run.kapsel.vm.supervisor': 'kapsel-vmm',
       'run.kapsel.vm.accelerator': accel.accelerator,
       'run.kapsel.vm.note': accel.note,
       'run.kapsel.vm.kernel': kernel.path,
