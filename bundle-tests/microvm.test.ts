@@ -37,13 +37,13 @@ test('the guest kernel is installed (linux-image-cloud-amd64)', () => {
 });
 
 test('run: guest kernel and memory, stdin, stdout and stderr apart, exit status, env, cwd, user, hostname', () => {
-  const b = bundle(['sh', '-c', 'uname -r; cat /proc/meminfo; cat /sys/class/dmi/id/sys_vendor; echo "$FOO"; pwd; id -u; id -g; hostname; read line; echo "stdin: $line"; echo err >&2; exit 3'], (s) => {
+  const b = bundle(['sh', '-c', 'uname -r; cat /proc/meminfo; cat /proc/cpuinfo; cat /sys/class/dmi/id/sys_vendor; echo "$FOO"; pwd; id -u; id -g; hostname; read line; echo "stdin: $line"; echo err >&2; exit 3'], (s) => {
     s.annotations = { ...VM };
     s.process!.env = [...(s.process!.env ?? []), 'FOO=bar baz'];
     s.process!.cwd = '/tmp';
     s.process!.user = { uid: 1000, gid: 1001 };
     s.hostname = 'kapsel-vm-test';
-    s.linux!.resources = { memory: { limit: 448 * 1024 * 1024 } };
+    s.linux!.resources = { memory: { limit: 448 * 1024 * 1024 }, cpu: { quota: 200_000, period: 100_000 } };
   });
   const id = `vm-run-${process.pid}`;
   b.write();
@@ -58,6 +58,7 @@ test('run: guest kernel and memory, stdin, stdout and stderr apart, exit status,
   // 448 MiB limit - 128 MiB for QEMU (TCG) = 320 MiB of guest RAM; the kernel keeps some
   assert.ok(memKiB > 260 * 1024 && memKiB <= 320 * 1024, `MemTotal ${memKiB} kB for 320 MiB of guest RAM`);
   assert.ok(lines.includes('QEMU'), 'DMI names QEMU: this is a VM');
+  assert.equal(r.stdout.match(/^processor\s*:/gm)?.length, 2, 'cpu quota 200000/100000 → 2 vCPUs');
   assert.deepEqual(lines.slice(-7), ['bar baz', '/tmp', '1000', '1001', 'kapsel-vm-test', 'stdin: from the host', '']);
   assert.deepEqual(leftovers(b, id), []);
 });
