@@ -9,6 +9,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { release } from 'node:os';
 import { bundleFactory, leftovers, runIn, runtime, sleepMs, type Bundle } from './helpers.js';
 import { defaultKernelPath, readKernelRelease } from '../microvm/kernel.js';
+import { detectAccelerator } from '../microvm/accelerator.js';
 
 const { bundle, cleanupAll } = bundleFactory();
 after(cleanupAll);
@@ -97,11 +98,13 @@ test('create/start/kill/delete of a VM container (rootfs on an ext4 disk); state
   }
 });
 
-test('a missing kernel or hypervisor is a clear error and leaves nothing', () => {
+test('a missing kernel or hypervisor, or kvm where it is unusable, is a clear error and leaves nothing', () => {
   const cases: [Record<string, string>, RegExp][] = [
     [{ 'run.kapsel.vm.kernel': '/nonexistent/vmlinuz' }, /guest kernel `\/nonexistent\/vmlinuz` does not exist/],
     [{ 'run.kapsel.vm.hypervisor': '/nonexistent/qemu' }, /hypervisor `\/nonexistent\/qemu` not found/],
   ];
+  // on a host with usable KVM the forced accelerator works instead (the run test covers booting)
+  if (detectAccelerator().accelerator === 'tcg') cases.push([{ 'run.kapsel.vm.accelerator': 'kvm' }, /kvm requested but not usable/]);
   for (const [annotations, message] of cases) {
     const b: Bundle = bundle(['true'], (s) => {
       s.annotations = { ...VM, ...annotations };
