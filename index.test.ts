@@ -8,3 +8,10 @@ test('the library API exports the runtime verbs as functions', () => {
   }
   assert.equal(new kapsel.StateStore('/nonexistent-root').list().length, 0);
 });
+
+test('the Kapsel class is exported with the docker-like verbs', () => {
+  for (const name of ['run', 'list', 'inspect', 'exec', 'stats', 'update', 'stop', 'kill', 'wait', 'remove', 'logs', 'top', 'start']) {
+    assert.equal(typeof (kapsel.Kapsel.prototype as unknown as Record<string, unknown>)[name], 'function', name);
+  }
+  assert.equal(typeof kapsel.Kapsel.open, 'function');
+});

@@ -25,3 +25,4 @@ export { containerPids } from './runtime/ps.js';
 export { containerCgroupManager } from './runtime/container-manager.js';
 export { parseSignal } from './runtime/signals.js';
 export type { CgroupManager, CgroupStats } from './cgroups/manager.js';
+export { Kapsel, type KapselOptions, type RunRequest } from './engine/kapsel.js';

@@ -9,35 +9,20 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNTIME, cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
+import { CGROUP_V1, RUNC, RUNTIMES, ok, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
+import { cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
 import { buildBusyboxImage, type OciImage } from './oci-image.js';
-
-function which(name: string): string | undefined {
-  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
 
 const CONTAINERD = which('containerd');
 const CTR = which('ctr');
 const SHIM = which('containerd-shim-runc-v2');
 const SCRIPT = which('script');
-const RUNC = which('runc');
 const skipAll = CONTAINERD === undefined || CTR === undefined || SHIM === undefined
   ? 'containerd is not installed (apt-get install containerd)'
   : process.getuid?.() !== 0 ? 'needs root' : false;
-
-const RUNTIMES = [
-  { name: 'runc', short: 'runc', bin: RUNC ?? '/usr/sbin/runc', skip: false },
-  { name: 'kapsel-runtime', short: 'kapsel', bin: RUNTIME, skip: false },
-] as const;
-
-/** Legacy (v1) hierarchies or the unified one: decides which host cgroup files to read. */
-const CGROUP_V1 = existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') || existsSync('/sys/fs/cgroup/freezer');
 
 interface Engine {
   readonly dir: string;
@@ -48,12 +33,6 @@ interface Engine {
   readonly ns: string;
   readonly log: string;
   readonly proc: ChildProcess;
-}
-
-interface Result {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
 let engine: Engine | undefined;
@@ -68,12 +47,7 @@ function eng(): Engine {
 
 function ctr(args: string[], timeoutMs = 60_000): Result {
   const e = eng();
-  const r = spawnSync(CTR!, ['--address', e.sock, '--namespace', e.ns, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: timeoutMs,
-  });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
+  return spawnResult(CTR!, ['--address', e.sock, '--namespace', e.ns, ...args], undefined, timeoutMs);
 }
 
 function shellQuote(a: string): string {
@@ -84,13 +58,7 @@ function shellQuote(a: string): string {
 function ctrTty(args: string[]): Result {
   const e = eng();
   const cmd = [CTR!, '--address', e.sock, '--namespace', e.ns, ...args].map(shellQuote).join(' ');
-  const r = spawnSync(SCRIPT!, ['-qec', cmd, '/dev/null'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
-}
-
-function ok(r: Result, what: string): Result {
-  assert.equal(r.status, 0, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
+  return spawnResult(SCRIPT!, ['-qec', cmd, '/dev/null'], undefined, 60_000);
 }
 
 /** `ctr task ls` as { id: { pid, status } }. */
@@ -116,34 +84,17 @@ function containers(): string[] {
 }
 
 function pidsInCgroupOf(ns: string, id: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const lines = readFileSync(`/proc/${name}/cgroup`, 'utf8').split('\n');
-      if (lines.some((l) => l.endsWith(`/${ns}/${id}`))) found.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+  return processesWhere((pid) => readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').some((l) => l.endsWith(`/${ns}/${id}`)));
 }
 
 /** containerd-shim-runc-v2 processes this file's containerd started (optionally for one id). */
 function shimsOf(sock: string, id?: string): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (!(argv[0] ?? '').endsWith('containerd-shim-runc-v2')) continue;
-      const at = (flag: string) => argv[argv.indexOf(flag) + 1];
-      if (at('-address') === sock && (id === undefined || at('-id') === id)) found.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
+  return processesWhere((pid) => {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!(argv[0] ?? '').endsWith('containerd-shim-runc-v2')) return false;
+    const at = (flag: string) => argv[argv.indexOf(flag) + 1];
+    return at('-address') === sock && (id === undefined || at('-id') === id);
+  });
 }
 
 function hostCgroupFile(controller: string, v2File: string, v1File: string, id: string): string {
@@ -167,13 +118,8 @@ function leftoversOf(id: string, runcRoot: string): string[] {
 }
 
 /** Leftovers once containerd's asynchronous shim clean-up has had its chance. */
-async function settledLeftovers(id: string, runcRoot: string): Promise<string[]> {
-  let left = leftoversOf(id, runcRoot);
-  for (let i = 0; i < 100 && left.length > 0; i++) {
-    await sleepMs(100);
-    left = leftoversOf(id, runcRoot);
-  }
-  return left;
+function settledLeftovers(id: string, runcRoot: string): Promise<string[]> {
+  return settled(() => leftoversOf(id, runcRoot));
 }
 
 async function startContainerd(): Promise<Engine> {
@@ -273,10 +219,7 @@ async function stopContainerd(e: Engine): Promise<string[]> {
     // no log
   }
   // overlay snapshots mount under containerd's root and the shim's bundles: only ours
-  for (const m of mountsUnder(e.dir).reverse()) {
-    problems.push(`mount ${m}`);
-    spawnSync('umount', ['-l', m]);
-  }
+  problems.push(...unmountLeftovers(e.dir));
   if (problems.length > 0) {
     const kept = join(tmpdir(), `kapsel-containerd-${process.pid}.log`);
     try {
@@ -288,14 +231,7 @@ async function stopContainerd(e: Engine): Promise<string[]> {
   }
   rmSync(e.dir, { recursive: true, force: true });
   // the namespace's parent cgroups (/<ns>) containerd's default cgroupsPath created
-  for (const p of cgroupsNamed(e.ns)) {
-    try {
-      rmdirSync(p);
-    } catch {
-      // not empty: reported below
-    }
-  }
-  for (const p of cgroupsNamed(e.ns)) problems.push(`cgroup ${p}`);
+  problems.push(...removeCgroupsNamed(e.ns, false));
   if (!runContainerdExisted && existsSync('/run/containerd')) {
     // shim sockets live in /run/containerd/s; only empty directories are ours to remove
     spawnSync('find', ['/run/containerd', '-depth', '-type', 'd', '-empty', '-delete']);

@@ -24,32 +24,20 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RUNTIME, cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
+import { CGROUP_V1, RUNC, RUNTIMES, cmdlineOf, ok, ppidOf, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
+import { cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
 import { buildBusyboxImage, type OciImage } from './oci-image.js';
-
-function which(name: string): string | undefined {
-  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
 
 const PODMAN = which('podman');
 const CONMON = which('conmon');
 const NSENTER = which('nsenter');
 const UNSHARE = which('unshare');
-const RUNC = which('runc');
 const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
 const skipAll = PODMAN === undefined || CONMON === undefined
   ? 'podman is not installed (apt-get install podman)'
   : NSENTER === undefined || UNSHARE === undefined ? 'nsenter/unshare (util-linux) are not installed'
     : BUSYBOX === undefined ? 'busybox is not installed'
       : process.getuid?.() !== 0 ? 'needs root' : false;
-
-const RUNTIMES = [
-  { name: 'runc', short: 'runc', bin: RUNC ?? '/usr/sbin/runc', stateRoot: '/run/runc', skip: false },
-  { name: 'kapsel-runtime', short: 'kapsel', bin: RUNTIME, stateRoot: '/run/kapsel-runtime', skip: false },
-] as const;
 
 const IMAGE_REF = 'localhost/kapsel-busybox:test';
 /** Every container's cgroups go below this parent (podman: <parent>/libpod-<id>, conmon in <parent>/conmon). */
@@ -59,8 +47,6 @@ const PRIVATE_MOUNTS = ['/var/lib/cni', '/var/lib/containers', '/run/netns', '/d
 /** The CNI plugins podman's default network (bridge, portmap, firewall, tuning) needs. */
 const CNI_DIR = '/usr/lib/cni';
 const CNI_PLUGINS = ['bridge', 'host-local', 'portmap', 'firewall', 'tuning', 'loopback'];
-/** Legacy (v1) hierarchies or the unified one: decides which host cgroup files to read. */
-const CGROUP_V1 = existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') || existsSync('/sys/fs/cgroup/freezer');
 
 /** A hard limit of this process from /proc/self/limits (-1: unlimited). */
 function hardLimit(row: string): number {
@@ -97,23 +83,12 @@ interface Sandbox {
   readonly createdMountpoints: string[];
 }
 
-interface Result {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 let sandbox: Sandbox | undefined;
 let image: OciImage | undefined;
 
 function sb(): Sandbox {
   if (sandbox === undefined) throw new Error('the podman sandbox is not set up');
   return sandbox;
-}
-
-function spawnResult(cmd: string, args: string[], env: NodeJS.ProcessEnv | undefined, timeoutMs: number): Result {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
-  return { status: r.status, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
 }
 
 /** podman in the holder's namespaces, with the sandbox's storage and configuration. */
@@ -131,24 +106,6 @@ function podman(runtime: string | undefined, args: string[], timeoutMs = 120_000
 /** A command in the holder's network namespace only (the host side of the published ports). */
 function inTestNetns(cmd: string, args: string[], timeoutMs = 30_000): Result {
   return spawnResult(NSENTER!, ['-t', String(sb().holder.pid), '-n', '--', cmd, ...args], undefined, timeoutMs);
-}
-
-function ok(r: Result, what: string): Result {
-  assert.equal(r.status, 0, `${what}: exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-  return r;
-}
-
-function ppidOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-}
-
-function cmdlineOf(pid: number): string[] {
-  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-}
-
-function numericDirs(dir: string): number[] {
-  return readdirSync(dir).filter((n) => /^\d+$/.test(n)).map(Number);
 }
 
 /** Container ids podman has created in this sandbox (from its events file). */
@@ -172,6 +129,23 @@ function containerIdsSeen(): string[] {
   return [...ids];
 }
 
+function inTestCgroup(pid: number): boolean {
+  return readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/${CGROUP_PARENT}/`);
+}
+
+function usesTestDir(pid: number): boolean {
+  return cmdlineOf(pid).some((a) => a.includes(sb().dir));
+}
+
+/** A process's command line for a message ('?' once it has exited). */
+function commandOf(pid: number): string {
+  try {
+    return cmdlineOf(pid).join(' ').slice(0, 120);
+  } catch {
+    return '?';
+  }
+}
+
 /**
  * What the podman tests can leave on the host: processes (conmon, containers) in the test's
  * cgroups or started for its storage, mounts under its directories (in this mount namespace and
@@ -181,19 +155,8 @@ function leftovers(): string[] {
   const s = sb();
   const out: string[] = [];
   const ids = containerIdsSeen();
-  for (const pid of numericDirs('/proc')) {
-    if (pid === s.holder.pid) continue;
-    try {
-      if (readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/${CGROUP_PARENT}/`)) {
-        out.push(`process ${pid} (${cmdlineOf(pid).join(' ').slice(0, 120)}) in a cgroup of the test`);
-        continue;
-      }
-      const argv = cmdlineOf(pid);
-      if (argv.some((a) => a.includes(s.dir))) out.push(`process ${pid} (${argv.join(' ').slice(0, 120)})`);
-    } catch {
-      // gone meanwhile
-    }
-  }
+  for (const pid of processesWhere((p) => p !== s.holder.pid && inTestCgroup(p))) out.push(`process ${pid} (${commandOf(pid)}) in a cgroup of the test`);
+  for (const pid of processesWhere((p) => p !== s.holder.pid && !inTestCgroup(p) && usesTestDir(p))) out.push(`process ${pid} (${commandOf(pid)})`);
   for (const m of mountsUnder(s.dir)) out.push(`mount ${m}`);
   try {
     for (const line of readFileSync(`/proc/${s.holder.pid}/mountinfo`, 'utf8').split('\n')) {
@@ -227,13 +190,8 @@ function leftovers(): string[] {
 }
 
 /** Leftovers once conmon's exit command (`podman container cleanup`) has had its chance. */
-async function settledLeftovers(): Promise<string[]> {
-  let left = leftovers();
-  for (let i = 0; i < 100 && left.length > 0; i++) {
-    await sleepMs(100);
-    left = leftovers();
-  }
-  return left;
+function settledLeftovers(): Promise<string[]> {
+  return settled(leftovers);
 }
 
 function hostCgroupDir(controller: string, pid: number): string {
@@ -351,10 +309,9 @@ async function tearDown(s: Sandbox): Promise<string[]> {
   podman(undefined, ['rmi', '-a', '-f']);
   problems.push(...(await settledLeftovers()));
   // what a failed test left is killed here: processes in the test's cgroups or with its paths
-  for (const pid of numericDirs('/proc')) {
-    if (pid === s.holder.pid || pid === process.pid) continue;
+  for (const pid of processesWhere((p) => p !== s.holder.pid && p !== process.pid && (inTestCgroup(p) || usesTestDir(p)))) {
     try {
-      if (readFileSync(`/proc/${pid}/cgroup`, 'utf8').includes(`/${CGROUP_PARENT}/`) || cmdlineOf(pid).some((a) => a.includes(s.dir))) process.kill(pid, 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // gone
     }
@@ -365,20 +322,17 @@ async function tearDown(s: Sandbox): Promise<string[]> {
     await exited;
   }
   // the holder's namespaces (and their tmpfs and netns files) die with their last process
-  for (const pid of numericDirs('/proc')) {
+  for (const pid of processesWhere(() => true)) {
     for (const ns of ['mnt', 'net']) {
       try {
         const link = readlinkSync(`/proc/${pid}/ns/${ns}`);
-        if (s.namespaces.includes(link)) problems.push(`process ${pid} (${cmdlineOf(pid).join(' ').slice(0, 120)}) is still in the test's namespace ${link}`);
+        if (s.namespaces.includes(link)) problems.push(`process ${pid} (${commandOf(pid)}) is still in the test's namespace ${link}`);
       } catch {
         // gone or a kernel thread
       }
     }
   }
-  for (const m of mountsUnder(s.dir).reverse()) {
-    problems.push(`mount ${m}`);
-    spawnSync('umount', ['-l', m]);
-  }
+  problems.push(...unmountLeftovers(s.dir));
   for (const m of [...s.createdMountpoints].reverse()) {
     try {
       rmdirSync(m);
@@ -388,22 +342,7 @@ async function tearDown(s: Sandbox): Promise<string[]> {
   }
   rmSync(s.dir, { recursive: true, force: true });
   // the cgroup parent podman created in every hierarchy (and conmon's cgroup below it)
-  for (const p of cgroupsNamed(CGROUP_PARENT)) {
-    for (const sub of readdirSync(p, { withFileTypes: true })) {
-      if (!sub.isDirectory()) continue;
-      try {
-        rmdirSync(join(p, sub.name));
-      } catch {
-        // not empty: reported below
-      }
-    }
-    try {
-      rmdirSync(p);
-    } catch {
-      // not empty: reported below
-    }
-  }
-  for (const p of cgroupsNamed(CGROUP_PARENT)) problems.push(`cgroup ${p}`);
+  problems.push(...removeCgroupsNamed(CGROUP_PARENT, true));
   return problems;
 }
 

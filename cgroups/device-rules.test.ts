@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 import { deviceRuleString, effectiveDeviceRules, normaliseDeviceRule } from './device-rules.js';
 
 describe('device rules', () => {
@@ -13,7 +14,7 @@ describe('device rules', () => {
   });
 
   it('refuses bad types, numbers and access letters', () => {
-    assert.throws(() => normaliseDeviceRule({ allow: true, type: 'p' }), /invalid device type `p`/);
+    assert.throws(() => normaliseDeviceRule(JSON.parse('{"allow": true, "type": "p"}') as DeviceCgroupRule), /invalid device type `p`/);
     assert.throws(() => normaliseDeviceRule({ allow: true, major: 1.5 }), /invalid device major/);
     assert.throws(() => normaliseDeviceRule({ allow: true, minor: 0x100000 }), /invalid device minor/);
     assert.throws(() => normaliseDeviceRule({ allow: true, access: 'rwx' }), /invalid device access/);

@@ -7,7 +7,7 @@
  */
 
 import { invalidResource } from './cgroup-plan.js';
-import type { LinuxDeviceCgroup } from './resources.js';
+import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 
 export type DeviceType = 'a' | 'b' | 'c';
 
@@ -40,7 +40,7 @@ function normaliseAccess(access: string | undefined): string {
 }
 
 /** Validates a spec rule and fills defaults (type `a`, wildcard numbers, access `rwm`). */
-export function normaliseDeviceRule(rule: LinuxDeviceCgroup): DeviceRule {
+export function normaliseDeviceRule(rule: DeviceCgroupRule): DeviceRule {
   const type = rule.type ?? 'a';
   if (type !== 'a' && type !== 'b' && type !== 'c') {
     throw invalidResource(`invalid device type \`${type}\`: want \`a\`, \`b\` or \`c\``);
@@ -77,7 +77,7 @@ export interface EffectiveDeviceRules {
  * (`a *:* rwm`) sets the default and discards every rule before it. The list starts from
  * "deny everything", as runc's spec conversion does.
  */
-export function effectiveDeviceRules(rules: readonly LinuxDeviceCgroup[]): EffectiveDeviceRules {
+export function effectiveDeviceRules(rules: readonly DeviceCgroupRule[]): EffectiveDeviceRules {
   let defaultAllow = false;
   let kept: DeviceRule[] = [];
   for (const raw of rules) {

@@ -7,10 +7,9 @@
  * destroy(). newCgroupManager (detect.ts) picks the driver for the host.
  */
 
-import type { LinuxResources } from './resources.js';
+import type { Resources } from '../oci/runtime-spec.js';
 import type { CgroupStats } from './stats.js';
 
-export type { LinuxResources } from './resources.js';
 export type { CgroupStats } from './stats.js';
 
 /**
@@ -31,10 +30,10 @@ export interface CgroupManager {
   join(pid: number): void;
 
   /** Applies resource limits; throws ERR_CGROUP_RESOURCES before any write for invalid values. */
-  apply(resources: LinuxResources): void;
+  apply(resources: Resources): void;
 
   /** apply() on a live cgroup; honours memory.checkBeforeUpdate. */
-  update(resources: LinuxResources): void;
+  update(resources: Resources): void;
 
   stats(): CgroupStats;
 

@@ -3,9 +3,9 @@
  * errors, because runtimes (runc, crun) accept them too and configs carry them routinely.
  */
 
-import type { LinuxResources } from './resources.js';
+import type { Resources } from '../oci/runtime-spec.js';
 
-export function ignoredResourceNotes(resources: LinuxResources, version: 1 | 2): string[] {
+export function ignoredResourceNotes(resources: Resources, version: 1 | 2): string[] {
   const notes: string[] = [];
   const m = resources.memory;
   if (m?.kernel !== undefined || m?.kernelTCP !== undefined) {

@@ -4,21 +4,14 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { KapselError } from '../common/errors.js';
-import { sleepMs } from './cgroup-fs.js';
-import { detectCgroupHost, newCgroupManager } from './detect.js';
+import { newCgroupManager } from './detect.js';
 import type { CgroupManager } from './manager.js';
+import { exited, spawnWaiting, testHost as host, until } from './root-test-support.js';
 
-const host = (() => {
-  try {
-    return detectCgroupHost();
-  } catch {
-    return undefined;
-  }
-})();
 const skip = process.getuid?.() !== 0 ? 'needs root' : host === undefined || host.mode === 'unified' ? 'needs cgroup v1' : false;
 
 const PARENT = `kapsel-test-${process.pid}`;
@@ -30,16 +23,6 @@ function mountPoints(): string[] {
   return [...host.v1.map((h) => h.mountPoint), ...(host.v2 ? [host.v2.mountPoint] : [])];
 }
 
-/** A shell that waits for a line on stdin, burns a little CPU, then execs `cmd`. */
-function spawnWaiting(cmd: string): ChildProcess {
-  const script = `read line; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec ${cmd}`;
-  return spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'] });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 function procState(pid: number): string {
   return /State:\s+(\S)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '?';
@@ -47,14 +30,6 @@ function procState(pid: number): string {
 
 function read(path: string): string {
   return readFileSync(path, 'utf8').trim();
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await sleepMs(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 describe('cgroup v1 manager on the real kernel', { skip }, () => {
@@ -145,7 +120,8 @@ describe('cgroup v1 manager on the real kernel', { skip }, () => {
     assert.equal(procState(pid), 'D');
     await m.thaw();
     assert.equal(m.frozen(), false);
-    assert.equal(procState(pid), 'S');
+    // thawed, the task runs again (briefly R) and goes back to sleep in nanosleep
+    await until(() => procState(pid) === 'S', 'sleep asleep again after thaw');
 
     assert.throws(
       () => m.update({ memory: { limit: 4096, checkBeforeUpdate: true } }),

@@ -6,39 +6,18 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { KapselError } from '../common/errors.js';
-import { sleepMs } from './cgroup-fs.js';
-import { detectCgroupHost, newCgroupManager } from './detect.js';
 import type { CgroupManager } from './manager.js';
+import { exited, spawnWaiting, unifiedTestCgroups, until } from './root-test-support.js';
 
-const host = (() => {
-  try {
-    return detectCgroupHost();
-  } catch {
-    return undefined;
-  }
-})();
-const skip = process.getuid?.() !== 0 ? 'needs root' : host?.v2 === undefined ? 'needs a cgroup2 mount' : false;
-const PARENT = `kapsel-test-${process.pid}-v2`;
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await sleepMs(10);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+const cgroups = unifiedTestCgroups(`kapsel-test-${process.pid}-v2`);
+const { host, skip, parent: PARENT } = cgroups;
 
 describe('cgroup v2 manager on the real kernel', { skip }, () => {
-  const mountPoint = host?.v2?.mountPoint ?? '/sys/fs/cgroup';
+  const { mountPoint } = cgroups;
   const children: ChildProcess[] = [];
   let manager: CgroupManager | undefined;
 
@@ -48,16 +27,14 @@ describe('cgroup v2 manager on the real kernel', { skip }, () => {
       c.kill('SIGKILL');
       await exited(c);
     }
-    await manager?.destroy().catch(() => {});
-    if (existsSync(`${mountPoint}/${PARENT}`)) rmdirSync(`${mountPoint}/${PARENT}`);
+    await cgroups.cleanup();
     assert.deepEqual(readdirSync(mountPoint).filter((n) => n === PARENT), []);
   });
 
   it('creates, joins, freezes, reports and destroys a cgroup', async () => {
-    const m = newCgroupManager({ cgroupsPath: `/${PARENT}/c1`, id: 'c1', mode: 'unified' });
+    const m = cgroups.create('c1');
     manager = m;
     assert.equal(m.mode, 'unified');
-    m.create();
     const dir = m.paths()['unified']!;
     assert.equal(dir, `${mountPoint}/${PARENT}/c1`);
     assert.ok(existsSync(`${dir}/cgroup.procs`));
@@ -74,9 +51,7 @@ describe('cgroup v2 manager on the real kernel', { skip }, () => {
       assert.equal(readFileSync(`${mountPoint}/cgroup.subtree_control`, 'utf8').includes('pids'), false);
     }
 
-    const child = spawn('/bin/sh', ['-c', 'read line; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; exec sleep 60'], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const child = spawnWaiting('sleep 60');
     children.push(child);
     const pid = child.pid!;
     m.join(pid);

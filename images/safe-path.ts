@@ -10,12 +10,16 @@
  * filepath-securejoin, so `a -> /etc` followed by `a/passwd` writes `<root>/etc/passwd`. The
  * final component is never followed: callers lstat it and replace what is there.
  *
+ * For a layer unpacked alone for overlay, a component missing from the target is looked up in
+ * the lower layers as overlayfs merges them (a MergedLowers): a lower symlink is followed the same
+ * way, a lower directory is taken (and, when creating, copied up into the target).
+ *
  * The walk trusts that nothing but the unpacker changes the target while it runs (the target is
  * a fresh private directory); within one layer the entries are applied strictly in order, so a
  * hostile archive cannot race its own path checks.
  */
 
-import { lstatSync, mkdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /** Linux follows at most 40 symlinks in one lookup (MAXSYMLINKS, path_resolution(7)). */
@@ -49,13 +53,23 @@ export function cleanEntryPath(name: string): string[] {
   return out;
 }
 
+/** The layers below the target, merged (overlay-lowers.ts). */
+export interface MergedLowers {
+  /** What the lower layers show at `real`, a path the target does not hold. */
+  lookup(real: readonly string[]): { readonly path: string; readonly stats: Stats } | undefined;
+  /** Creates directory `real` in the target as a copy of the lower one (its parent exists). */
+  copyUpDirectory(real: readonly string[], from: { readonly path: string; readonly stats: Stats }): void;
+}
+
 export class RootResolver {
   /** Absolute, symlink-free path of the target directory. */
   readonly root: string;
+  private readonly lowers: MergedLowers | undefined;
   private readonly cache = new Map<string, readonly string[]>();
 
-  constructor(root: string) {
+  constructor(root: string, lowers?: MergedLowers) {
     this.root = root;
+    this.lowers = lowers;
   }
 
   /** The absolute host path of resolved components. */
@@ -72,6 +86,8 @@ export class RootResolver {
    * Resolves `components` (already cleaned) to the components of a real directory inside the
    * root, following symlinks inside the root. Missing directories are created (mode 0755) when
    * `create`, else the result is undefined. A non-directory on the way is an UnsafePathError.
+   * With lower layers, a directory only they hold is copied up when `create`; without, the
+   * result may name directories that exist in a lower layer only.
    */
   resolveDir(components: readonly string[], create: boolean): readonly string[] | undefined {
     const key = components.join('/');
@@ -80,6 +96,8 @@ export class RootResolver {
     const real: string[] = [];
     const queue = [...components];
     let links = 0;
+    /** A directory on the way is held by a lower layer only (not copied up): do not cache. */
+    let lowerOnly = false;
     while (queue.length > 0) {
       const part = queue.shift() as string;
       if (part === '' || part === '.') continue;
@@ -87,8 +105,19 @@ export class RootResolver {
         real.pop(); // at the root, `..` is the root
         continue;
       }
-      const path = join(this.root, ...real, part);
-      const st = lstatSync(path, { throwIfNoEntry: false });
+      let path = join(this.root, ...real, part);
+      let st = lstatSync(path, { throwIfNoEntry: false });
+      const lower = st === undefined ? this.lowers?.lookup([...real, part]) : undefined;
+      if (lower !== undefined) {
+        if (lower.stats.isDirectory()) {
+          if (create) this.lowers?.copyUpDirectory([...real, part], lower);
+          else lowerOnly = true;
+          real.push(part);
+          continue;
+        }
+        path = lower.path;
+        st = lower.stats;
+      }
       if (st === undefined) {
         if (!create) return undefined;
         mkdirSync(path, 0o755);
@@ -104,7 +133,7 @@ export class RootResolver {
         throw new UnsafePathError(`\`/${[...real, part].join('/')}\` is not a directory`, 'ENOTDIR');
       }
     }
-    this.cache.set(key, real);
+    if (!lowerOnly) this.cache.set(key, real);
     return real;
   }
 }

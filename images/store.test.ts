@@ -223,3 +223,38 @@ test('gc clears ingest files left by a crashed writer', async () => {
   await store.gc();
   assert.equal(existsSync(stale), false);
 });
+
+test('removeAbandonedIngest removes old unlocked ingest files and keeps locked, young ones and staging dirs', async () => {
+  const store = await openStore();
+  const ingest = join(store.root, 'ingest');
+  const old = new Date(Date.now() - 60_000);
+  for (const name of ['dead', 'held', 'young']) writeFileSync(join(ingest, name), 'partial');
+  utimesSync(join(ingest, 'dead'), old, old);
+  utimesSync(join(ingest, 'held'), old, old);
+  const stage = await store.makeStagingDir();
+  utimesSync(stage, old, old);
+  // another process holds flock(2) on `held`, as a live put() does
+  // (--close: the shell does not inherit the lock; it exits when its stdin closes, then flock)
+  const holder = spawn('flock', ['--exclusive', '--close', join(ingest, 'held'), '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  try {
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    assert.deepEqual(await store.removeAbandonedIngest(), ['dead']);
+    assert.deepEqual(readdirSync(ingest).sort(), ['held', stage.slice(ingest.length + 1), 'young'].sort());
+  } finally {
+    holder.stdin.end();
+    await exited;
+  }
+});
+
+test('put of a blob larger than several write batches, in socket-sized chunks, stores it byte for byte', async () => {
+  const store = await openStore();
+  const data = Buffer.alloc(5 * 1024 * 1024 + 12345);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+  const chunks: Buffer[] = [];
+  for (let off = 0; off < data.length; off += 65536) chunks.push(data.subarray(off, off + 65536));
+  const info = await store.put(Readable.from(chunks), sha256Digest(data), data.length);
+  assert.equal(info.size, data.length);
+  assert.ok(readFileSync(store.blobPath(info.digest)).equals(data));
+  assert.deepEqual(readdirSync(join(store.root, 'ingest')), []);
+});

@@ -17,7 +17,7 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KapselError, wrapError } from '../common/errors.js';
@@ -26,11 +26,18 @@ import { ANNOTATION, MEDIA_TYPE, OCI_LAYOUT_FILE, OCI_LAYOUT_VERSION, type Descr
 import { parseImageIndex, parseJson } from './oci-validate.js';
 import { reachableDigests } from './store-gc.js';
 import { withFileLock, type LockSyscalls } from './store-lock.js';
+import { isErrno } from '../sys/syscall-error.js';
+import { LOCK_EX, LOCK_NB } from '../sys/syscalls.js';
+import { writeFileAtomic } from './write-atomic.js';
 
 export const DEFAULT_STORE_ROOT = '/var/lib/kapsel';
 const LOCK_TIMEOUT_MS = 60_000;
 /** gc leaves blobs and ingest files younger than this: a pull may not have tagged them yet. */
 const DEFAULT_GC_GRACE_MS = 60 * 60 * 1000;
+/** An unlocked ingest file at least this old belongs to a writer that died (see put). */
+const ABANDONED_INGEST_MS = 1000;
+/** put() writes this much at once (a socket delivers ~64 KiB per chunk). */
+const WRITE_BATCH_BYTES = 1024 * 1024;
 
 export interface StoreOptions {
   /** Default /var/lib/kapsel. */
@@ -127,16 +134,33 @@ export class ContentStore {
     const hash = createHash('sha256');
     let size = 0;
     const handle = await open(temp, 'wx', 0o644).catch((err: unknown) => {
-      throw wrapError('ERR_IMAGE_STORE', `create \`${temp}\``, err);
+      throw storeWriteError(`create \`${temp}\``, err);
     });
     let renamed = false;
+    let inflight: Promise<void> = Promise.resolve();
     try {
+      // held until close (or the writer's death): removeAbandonedIngest leaves a locked file alone
+      this.sys.flock(handle.fd, LOCK_EX | LOCK_NB);
+      // Chunks are hashed as they arrive and written in batches of WRITE_BATCH_BYTES by
+      // writev(2), one batch in flight while the next is gathered: no copies, few syscalls.
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
       for await (const chunk of chunks(source)) {
         size += chunk.byteLength;
         if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedDigest, expectedSize, `more than ${expectedSize}`);
         hash.update(chunk);
-        await handle.write(chunk);
+        batch.push(chunk);
+        batchBytes += chunk.byteLength;
+        if (batchBytes >= WRITE_BATCH_BYTES) {
+          await inflight;
+          inflight = writeAll(handle, batch, batchBytes);
+          inflight.catch(() => undefined); // a failure (ENOSPC) is thrown where it is awaited
+          batch = [];
+          batchBytes = 0;
+        }
       }
+      await inflight;
+      if (batchBytes > 0) await writeAll(handle, batch, batchBytes);
       const digest = `sha256:${hash.digest('hex')}`;
       if (expectedDigest !== undefined && digest !== expectedDigest) {
         throw new KapselError('ERR_IMAGE_DIGEST_MISMATCH', `blob ${expectedDigest}: content has digest ${digest} (${size} bytes)`, {
@@ -151,11 +175,100 @@ export class ContentStore {
       return { digest, size };
     } catch (err) {
       if (err instanceof KapselError) throw err;
-      throw wrapError('ERR_IMAGE_STORE', `write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
+      throw storeWriteError(`write blob${expectedDigest !== undefined ? ` ${expectedDigest}` : ''} into \`${this.root}\``, err);
     } finally {
+      await inflight.catch(() => undefined); // never close the file under a write
       await handle.close().catch(() => undefined);
       if (!renamed) await unlink(temp).catch(() => undefined);
     }
+  }
+
+  /**
+   * Removes ingest files of writers that died (kill -9, power loss) instead of leaving them for
+   * gc: a live put() holds flock(2) on its file, the kernel drops it with the process, so an
+   * unlocked file older than a second is abandoned. Staging directories are gc's.
+   */
+  async removeAbandonedIngest(): Promise<string[]> {
+    const ingest = join(this.root, 'ingest');
+    const removed: string[] = [];
+    const cutoff = Date.now() - ABANDONED_INGEST_MS;
+    for (const entry of await readdir(ingest).catch(() => [] as string[])) {
+      if (entry.startsWith('stage-')) continue;
+      const path = join(ingest, entry);
+      const handle = await open(path, 'r').catch(() => undefined);
+      if (handle === undefined) continue;
+      try {
+        const st = await handle.stat();
+        if (!st.isFile() || st.mtimeMs > cutoff) continue;
+        try {
+          this.sys.flock(handle.fd, LOCK_EX | LOCK_NB);
+        } catch (err) {
+          if (isErrno(err, 'EAGAIN')) continue; // a live writer
+          throw err;
+        }
+        await unlink(path).catch(() => undefined);
+        removed.push(entry);
+      } finally {
+        await handle.close();
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * A fresh private directory under ingest/ for staging many blobs (an archive being loaded);
+   * the caller removes it, gc removes a stale one.
+   */
+  async makeStagingDir(): Promise<string> {
+    const dir = join(this.root, 'ingest', `stage-${Date.now()}-${randomBytes(8).toString('hex')}`);
+    await mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  /**
+   * Moves `file` into blobs/ as `digest`. The caller hashed it while writing it (it lives in
+   * a staging directory of this store, so the rename stays on one filesystem); when the blob is
+   * already stored the file is simply removed.
+   */
+  async adopt(file: string, digest: string): Promise<void> {
+    checkSha256Digest(digest, 'adopted blob');
+    if (await this.has(digest)) {
+      await unlink(file).catch(() => undefined);
+      return;
+    }
+    try {
+      const handle = await open(file, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(file, this.blobPath(digest));
+    } catch (err) {
+      throw wrapError('ERR_IMAGE_STORE', `store blob ${digest} from \`${file}\``, err);
+    }
+  }
+
+  /**
+   * Deletes those of `candidates` that no index entry reaches any more (after an image was
+   * removed): unlike gc, this never touches blobs a concurrent pull is still writing.
+   */
+  async removeUnreferenced(candidates: Iterable<string>): Promise<GcResult> {
+    return this.locked(async () => {
+      const index = await this.readIndex();
+      const keep = await reachableDigests(index.manifests, (digest) => this.readIfPresent(digest));
+      const removed: string[] = [];
+      let freedBytes = 0;
+      for (const digest of new Set(candidates)) {
+        if (keep.has(digest) || !isSha256Digest(digest)) continue;
+        const info = await stat(this.blobPath(digest)).catch(() => undefined);
+        if (info === undefined) continue;
+        await rm(this.blobPath(digest), { force: true });
+        removed.push(digest);
+        freedBytes += info.size;
+      }
+      return { removed, freedBytes };
+    });
   }
 
   /** Stores `value` as canonical-enough JSON (no whitespace) and returns its blob info. */
@@ -220,7 +333,7 @@ export class ContentStore {
       const ingest = join(this.root, 'ingest');
       for (const file of await readdir(ingest)) {
         const info = await stat(join(ingest, file)).catch(() => undefined);
-        if (info !== undefined && info.mtimeMs <= cutoff) await rm(join(ingest, file), { force: true });
+        if (info !== undefined && info.mtimeMs <= cutoff) await rm(join(ingest, file), { recursive: true, force: true });
       }
       return { removed, freedBytes };
     });
@@ -251,7 +364,7 @@ export class ContentStore {
     await this.locked(async () => {
       const index = await this.readIndex();
       const next: ImageIndex = { ...index, manifests: edit(index.manifests) };
-      await writeFileAtomic(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
+      await writeFileDurable(join(this.root, 'index.json'), `${JSON.stringify(next, null, 2)}\n`);
     });
   }
 
@@ -274,6 +387,18 @@ function checkName(name: string): void {
   }
 }
 
+/** A failed write into the store; a full disk says so (nothing half-written stays behind). */
+function storeWriteError(operation: string, err: unknown): KapselError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new KapselError('ERR_IMAGE_STORE_FULL', `${operation}: ${code} (no space left on the store's filesystem)`, {
+      cause: err,
+      hint: 'free space on that filesystem (or point KAPSEL_STORE elsewhere) and retry; nothing half-written was kept',
+    });
+  }
+  return wrapError('ERR_IMAGE_STORE', operation, err);
+}
+
 function missingBlob(digest: string, operation?: string): KapselError {
   return new KapselError('ERR_IMAGE_BLOB_MISSING', `${operation !== undefined ? `${operation}: ` : ''}blob ${digest} is not in the image store`);
 }
@@ -282,6 +407,14 @@ function sizeMismatch(digest: string | undefined, expected: number, got: string)
   return new KapselError('ERR_IMAGE_SIZE_MISMATCH', `blob ${digest ?? '(no digest)'}: expected ${expected} bytes, got ${got}`, {
     hint: 'the source sent different content than it announced; nothing was stored',
   });
+}
+
+/** writev(2) of `buffers`, continuing after a short write. */
+async function writeAll(handle: FileHandle, buffers: Uint8Array[], total: number): Promise<void> {
+  let { bytesWritten } = await handle.writev(buffers);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(buffers, total);
+  while (bytesWritten < total) bytesWritten += (await handle.write(rest, bytesWritten, total - bytesWritten)).bytesWritten;
 }
 
 async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {
@@ -294,21 +427,12 @@ async function* chunks(source: BlobSource): AsyncIterable<Uint8Array> {
   }
 }
 
-/** Temp file in the same directory, fsync, rename(2) over the target, fsync the directory. */
-async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+/** writeFileAtomic, then fsync the directory so the rename itself is durable. */
+async function writeFileDurable(path: string, text: string): Promise<void> {
   try {
-    const handle = await open(temp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
+    await writeFileAtomic(path, text, 0o644);
   } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw wrapError('ERR_IMAGE_STORE', `write \`${path}\``, err);
+    throw storeWriteError(`write \`${path}\``, err);
   }
   const dir = await open(join(path, '..'), 'r');
   try {

@@ -13,6 +13,8 @@
  *   variant, os.version, os.features, author, created, stopSignal, exposedPorts as
  *   `org.opencontainers.image.*`; Volumes as `io.github.kapsel.image.volumes`; every label
  *   verbatim, winning over the implicit keys; then the caller's annotations.
+ * - mounts: the default spec's, then one rbind per image volume the caller prepared
+ *   (volumes.ts: a directory under the container, seeded from the image).
  *
  * Pure: the caller reads passwd/group from the unpacked rootfs (rootfs-files.ts).
  */
@@ -50,6 +52,8 @@ export interface BundleOptions {
   readonly readonlyRootfs?: boolean;
   /** Added last, over everything the image says. */
   readonly annotations?: Readonly<Record<string, string>>;
+  /** Anonymous volumes for Config.Volumes (volumes.ts prepareImageVolumes): bind-mounted read-write. */
+  readonly volumes?: ReadonlyArray<{ readonly destination: string; readonly source: string }>;
 }
 
 /** The runtime-spec config for a container of the image. */
@@ -72,6 +76,9 @@ export function imageToSpec(config: ImageConfig, opts: BundleOptions): Spec {
     annotations: { ...imageAnnotations(config), ...opts.annotations },
   };
   if (opts.hostname !== undefined) spec.hostname = opts.hostname;
+  if (opts.volumes !== undefined && opts.volumes.length > 0) {
+    spec.mounts = [...(spec.mounts ?? []), ...opts.volumes.map((v) => ({ destination: v.destination, type: 'bind', source: v.source, options: ['rbind', 'rw'] }))];
+  }
   return spec;
 }
 

@@ -29,6 +29,7 @@ import type { Header } from 'tar-stream';
 import { AT_FDCWD } from '../sys/constants.js';
 import { isErrno } from '../sys/syscall-error.js';
 import type { Syscalls } from '../sys/syscalls.js';
+import { isOverlayWhiteout, type OverlayLowers } from './overlay-lowers.js';
 import { UnsafePathError, cleanEntryPath, type RootResolver } from './safe-path.js';
 
 // <sys/stat.h> file type bits for mknod(2)
@@ -45,9 +46,19 @@ export interface EntryBody extends AsyncIterable<unknown> {
   resume(): unknown;
 }
 
-/** lsetxattr(2), injected: the Syscalls interface has no xattr calls yet. */
+/** lsetxattr(2) (Syscalls.lsetxattr, or a fake in tests). */
 export interface XattrWriter {
-  lsetxattr(path: string, name: string, value: Buffer): void;
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void;
+}
+
+/**
+ * xattrs a layer may not set: overlayfs reads trusted.overlay.* (opaque, redirect, metacopy,
+ * origin) on its lower directories, so a layer carrying them could make the merged tree differ
+ * from the one the image describes. kapsel writes trusted.overlay.opaque itself, from
+ * `.wh..wh..opq` entries, when it unpacks a layer for overlay.
+ */
+export function isForbiddenLayerXattr(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
 }
 
 interface DirectoryMeta {
@@ -62,6 +73,8 @@ export interface EntryContext {
   readonly sys: Pick<Syscalls, 'mknodat'>;
   readonly chown: boolean;
   readonly xattrs: XattrWriter | undefined;
+  /** The layers below, merged, when unpacking a layer alone for overlay with its lowers. */
+  readonly lowers: OverlayLowers | undefined;
   readonly notes: string[];
   /** Real paths (joined by `/`) this layer wrote, with their ancestors: whiteouts spare them. */
   readonly written: Set<string>;
@@ -167,7 +180,10 @@ export async function applyEntry(ctx: EntryContext, parts: readonly string[], he
   }
 }
 
-/** A hard link's target, resolved inside the root; it must exist and not be a directory. */
+/**
+ * A hard link's target, resolved inside the root; it must exist and not be a directory. A target
+ * only a lower layer holds (unpacking for overlay) is copied up into this layer first.
+ */
 function resolveLinkTarget(ctx: EntryContext, linkname: string): string {
   let parts: string[];
   try {
@@ -178,8 +194,18 @@ function resolveLinkTarget(ctx: EntryContext, linkname: string): string {
   }
   const name = parts[parts.length - 1];
   const parent = name === undefined ? undefined : ctx.resolver.resolveDir(parts.slice(0, -1), false);
-  const path = parent === undefined || name === undefined ? undefined : ctx.resolver.abs([...parent, name]);
-  const st = path === undefined ? undefined : lstatSync(path, { throwIfNoEntry: false });
+  let path = parent === undefined || name === undefined ? undefined : ctx.resolver.abs([...parent, name]);
+  let st = path === undefined ? undefined : lstatSync(path, { throwIfNoEntry: false });
+  if (st !== undefined && ctx.lowers !== undefined && isOverlayWhiteout(st)) st = undefined; // deleted by this layer
+  else if (st === undefined && parent !== undefined && name !== undefined && ctx.lowers !== undefined) {
+    const lower = ctx.lowers.lookup([...parent, name]);
+    if (lower !== undefined && !lower.stats.isDirectory()) {
+      const dir = ctx.resolver.resolveDir(parts.slice(0, -1), true) as readonly string[];
+      path = ctx.resolver.abs([...dir, name]);
+      ctx.lowers.copyUpFile(lower, path);
+      st = lower.stats;
+    }
+  }
   if (path === undefined || st === undefined) throw new UnsafePathError(`hard link target \`${linkname}\` does not exist inside the root`, 'ENOENT');
   if (st.isDirectory()) throw new UnsafePathError(`hard link target \`${linkname}\` is a directory`, 'EPERM');
   return path;
@@ -233,12 +259,16 @@ function applyOwner(ctx: EntryContext, path: string, header: Header): void {
 
 function applyXattrs(ctx: EntryContext, path: string, xattrs: ReadonlyMap<string, Buffer>, what: string): void {
   for (const [name, value] of xattrs) {
+    if (isForbiddenLayerXattr(name)) {
+      ctx.notes.push(`${what}: xattr ${name} refused: overlay metadata cannot come from a layer`);
+      continue;
+    }
     if (ctx.xattrs === undefined) {
       if (ctx.unwrittenXattrs++ === 0) ctx.notes.push(`${what}: xattr ${name} skipped: no xattr writer (lsetxattr) was given`);
       continue;
     }
     try {
-      ctx.xattrs.lsetxattr(path, name, value);
+      ctx.xattrs.lsetxattr(path, name, value, 0);
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (typeof code !== 'string' || !XATTR_SKIPPABLE.has(code)) throw err;

@@ -20,11 +20,13 @@ import { lstatSync, readdirSync, realpathSync, rmSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { extract, type Header } from 'tar-stream';
 import { KapselError } from '../common/errors.js';
+import { AT_FDCWD } from '../sys/constants.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { checkLayerMediaType, decompressLayer } from './compression.js';
 import { RootResolver, UnsafePathError, cleanEntryPath } from './safe-path.js';
 import { XattrTap, xattrsFromPax } from './tar-xattrs.js';
 import { applyEntry, applyDirectoryTimes, markWritten, type EntryContext } from './unpack-entry.js';
+import { OverlayLowers, type XattrReader } from './overlay-lowers.js';
 
 import type { EntryBody, XattrWriter } from './unpack-entry.js';
 
@@ -33,6 +35,8 @@ export type { XattrWriter } from './unpack-entry.js';
 const WHITEOUT_PREFIX = '.wh.';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 const WHITEOUT_OPAQUE = '.wh..wh..opq';
+const OVERLAY_OPAQUE_XATTR = 'trusted.overlay.opaque';
+const S_IFCHR = 0o020000;
 
 export interface UnpackOptions {
   /** Names the layer in errors and notes (its digest). */
@@ -45,8 +49,22 @@ export interface UnpackOptions {
   readonly syscalls: Pick<Syscalls, 'mknodat'>;
   /** Apply entry uid/gid (lchown). Default: when running as root. */
   readonly chown?: boolean;
-  /** lsetxattr(2); without it xattrs in the layer are skipped with a note. */
+  /** lsetxattr(2) (pass the Syscalls); without it xattrs in the layer are skipped with a note. */
   readonly xattrs?: XattrWriter;
+  /**
+   * `apply` (default): whiteouts delete from the lower layers already in `target`.
+   * `overlay`: `target` holds this layer alone, as an overlayfs lower directory: `.wh.NAME`
+   * becomes a 0/0 character device NAME and `.wh..wh..opq` the xattr trusted.overlay.opaque=y
+   * on its directory (overlayfs.rst "whiteouts and opaque directories"); needs `xattrs` and
+   * CAP_MKNOD + CAP_SYS_ADMIN.
+   */
+  readonly whiteouts?: 'apply' | 'overlay';
+  /**
+   * With `whiteouts: 'overlay'`: the snapshot directories of the layers below, lowest first.
+   * Entry paths are then resolved against the merged tree (a parent symlink of a lower layer is
+   * followed) and a hard link to a lower file copies it up first (overlay-lowers.ts).
+   */
+  readonly lowers?: { readonly dirs: readonly string[]; readonly xattrs: XattrReader };
 }
 
 export interface UnpackResult {
@@ -75,12 +93,32 @@ export class LayerEntryError extends KapselError {
 export async function unpackLayer(target: string, source: Readable, opts: UnpackOptions): Promise<UnpackResult> {
   const layer = opts.layer ?? 'layer';
   checkLayerMediaType(opts.mediaType, layer);
-  const resolver = new RootResolver(realpathSync(target));
+  const overlay = opts.whiteouts === 'overlay';
+  if (overlay && opts.xattrs === undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: unpacking for overlay needs an xattr writer`);
+  if (!overlay && opts.lowers !== undefined) throw new KapselError('ERR_IMAGE_LAYER', `layer ${layer}: lower layers are for unpacking for overlay only`);
+  const root = realpathSync(target);
+  const chown = opts.chown ?? process.geteuid?.() === 0;
+  const lowers = opts.lowers === undefined || opts.xattrs === undefined ? undefined : new OverlayLowers({
+    top: root,
+    lowers: opts.lowers.dirs,
+    xattrReader: opts.lowers.xattrs,
+    sys: { mknodat: (...a) => opts.syscalls.mknodat(...a), lsetxattr: (...a) => (opts.xattrs as XattrWriter).lsetxattr(...a) },
+    chown,
+  });
   const ctx: EntryContext = {
-    resolver,
+    resolver: new RootResolver(root, lowers === undefined ? undefined : {
+      lookup: (real) => lowers.lookup(real),
+      copyUpDirectory: (real, from) => {
+        lowers.copyUpDirectory(from, ctx.resolver.abs(real));
+        // overlayfs shows the upper copy's mode and times: the lower's, once this layer is done
+        const st = from.stats;
+        ctx.directories.set(real.join('/'), { real, mode: st.mode & 0o7777, atime: st.atimeMs / 1000, mtime: st.mtimeMs / 1000 });
+      },
+    }),
     sys: opts.syscalls,
-    chown: opts.chown ?? process.geteuid?.() === 0,
+    chown,
     xattrs: opts.xattrs,
+    lowers,
     notes: [],
     written: new Set<string>(),
     directories: new Map(),
@@ -103,7 +141,7 @@ export async function unpackLayer(target: string, source: Readable, opts: Unpack
     for await (const entry of parser) {
       const header = entry.header;
       const xattrs = tap.takeFor(header.name)?.xattrs ?? paxXattrsLossy(ctx, layer, header);
-      await applyTarEntry(ctx, layer, header, entry, xattrs);
+      await applyTarEntry(ctx, layer, header, entry, xattrs, overlay);
       entries++;
     }
   } catch (err) {
@@ -135,14 +173,15 @@ function paxXattrsLossy(ctx: EntryContext, layer: string, header: Header): Reado
   return xattrs;
 }
 
-async function applyTarEntry(ctx: EntryContext, layer: string, header: Header, body: EntryBody, xattrs: ReadonlyMap<string, Buffer>): Promise<void> {
+async function applyTarEntry(ctx: EntryContext, layer: string, header: Header, body: EntryBody, xattrs: ReadonlyMap<string, Buffer>, overlay: boolean): Promise<void> {
   const name = header.name;
   try {
     const parts = cleanEntryPath(name);
     const base = parts[parts.length - 1];
     if (base !== undefined && base.startsWith(WHITEOUT_PREFIX)) {
       body.resume();
-      applyWhiteout(ctx, parts.slice(0, -1), base);
+      if (overlay) overlayWhiteout(ctx, parts.slice(0, -1), base);
+      else applyWhiteout(ctx, parts.slice(0, -1), base);
       return;
     }
     await applyEntry(ctx, parts, header, body, xattrs, `layer ${layer}: entry \`${name}\``);
@@ -171,6 +210,24 @@ function applyWhiteout(ctx: EntryContext, parentParts: readonly string[], base: 
   // image-spec layer.md: a whiteout hides lower layers only, never entries of its own layer
   if (ctx.written.has(path.join('/'))) return;
   removeTree(ctx, ctx.resolver.abs(path));
+}
+
+/** The overlayfs form of a whiteout, in a directory that holds this layer only. */
+function overlayWhiteout(ctx: EntryContext, parentParts: readonly string[], base: string): void {
+  const dir = ctx.resolver.resolveDir(parentParts, true) as readonly string[];
+  if (base === WHITEOUT_OPAQUE) {
+    markWritten(ctx, dir);
+    (ctx.xattrs as XattrWriter).lsetxattr(ctx.resolver.abs(dir), OVERLAY_OPAQUE_XATTR, Buffer.from('y'), 0);
+    return;
+  }
+  if (base.startsWith(WHITEOUT_META_PREFIX)) return;
+  const victim = base.slice(WHITEOUT_PREFIX.length);
+  if (victim === '' || victim === '.' || victim === '..' || victim.includes('/')) throw new UnsafePathError(`whiteout of \`${victim}\` is not a file name`);
+  const path = [...dir, victim];
+  if (ctx.written.has(path.join('/'))) return; // an entry of this layer: not hidden
+  const abs = ctx.resolver.abs(path);
+  if (lstatSync(abs, { throwIfNoEntry: false }) !== undefined) removeTree(ctx, abs);
+  ctx.sys.mknodat(AT_FDCWD, abs, S_IFCHR, 0); // a 0/0 character device: overlayfs's whiteout
 }
 
 /** Removes every entry under `dir` that this layer did not write (recursing into kept directories). */

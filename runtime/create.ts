@@ -45,6 +45,8 @@ export interface CreateOptions {
   readonly noPivot?: boolean;
   readonly noNewKeyring?: boolean;
   readonly preserveFds?: number;
+  /** Starts the stage another way (kapsel's monitor execs it: StageProcess.adopt). */
+  readonly spawnStage?: () => StageProcess;
 }
 
 export interface CreatedContainer {
@@ -217,7 +219,7 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     // we exit, the init passes on to the caller's subreaper (containerd shim, conmon).
     sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
     const t0 = performance.now();
-    const s = StageProcess.spawn(sys, { stdio: ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0 });
+    const s = opts.spawnStage?.() ?? StageProcess.spawn(sys, { stdio: ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0 });
     stage = s;
     cleanup.push(() => s.close());
     s.send(bootstrapMessage(ns));

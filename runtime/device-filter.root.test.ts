@@ -6,42 +6,29 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { detectCgroupHost, newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
+import { unifiedTestCgroups } from '../cgroups/root-test-support.js';
+import type { DeviceCgroupRule } from '../oci/runtime-spec.js';
 import { loadAndAttachDeviceProgram } from './container-cgroup.js';
 import { effectiveDeviceRules } from './device-rules.js';
 
-const host = (() => {
-  try {
-    return detectCgroupHost();
-  } catch {
-    return undefined;
-  }
-})();
-const skip = process.getuid?.() !== 0 ? 'needs root' : host?.v2 === undefined ? 'needs a cgroup2 mount' : false;
-const PARENT = `kapsel-devtest-${process.pid}`;
+const cgroups = unifiedTestCgroups(`kapsel-devtest-${process.pid}`);
 
 function run(dir: string, script: string): { status: number | null; stderr: string } {
   const r = spawnSync('/bin/sh', ['-c', `echo $$ > ${dir}/cgroup.procs && ${script}`], { encoding: 'utf8' });
   return { status: r.status, stderr: r.stderr };
 }
 
-describe('v2 device rules through the eBPF loader', { skip }, () => {
-  const mountPoint = host?.v2?.mountPoint ?? '/sys/fs/cgroup';
-  const managers: CgroupManager[] = [];
-
+describe('v2 device rules through the eBPF loader', { skip: cgroups.skip }, () => {
   after(async () => {
-    for (const m of managers) await m.destroy();
-    if (existsSync(`${mountPoint}/${PARENT}`)) rmdirSync(`${mountPoint}/${PARENT}`);
-    assert.equal(existsSync(`${mountPoint}/${PARENT}`), false);
+    await cgroups.cleanup();
+    assert.equal(existsSync(`${cgroups.mountPoint}/${cgroups.parent}`), false);
   });
 
   function cgroup(name: string): { m: CgroupManager; dir: string } {
-    const m = newCgroupManager({ cgroupsPath: `/${PARENT}/${name}`, id: name, mode: 'unified', loadAndAttachDeviceProgram });
-    managers.push(m);
-    m.create();
+    const m = cgroups.create(name, { loadAndAttachDeviceProgram });
     return { m, dir: m.paths()['unified']! };
   }
 
@@ -56,7 +43,7 @@ describe('v2 device rules through the eBPF loader', { skip }, () => {
 
   it('a deny rule after the defaults wins (last match), and update replaces the program', () => {
     const { m, dir } = cgroup('denynull');
-    const rules = [...effectiveDeviceRules([{ allow: false, access: 'rwm' }], []), { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }];
+    const rules: DeviceCgroupRule[] = [...effectiveDeviceRules([{ allow: false, access: 'rwm' }], []), { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }];
     m.apply({ devices: rules });
     const w = run(dir, 'echo x > /dev/null');
     assert.notEqual(w.status, 0);

@@ -36,3 +36,9 @@ test('--process replaces everything; no command is an error; a bad --user is ref
   assert.throws(() => execProcess(base, { id: 'x' }), /needs a command/);
   assert.throws(() => execProcess(base, { id: 'x', args: ['sh'], user: 'root' }), /invalid --user/);
 });
+
+test('exec --tty takes the caller\'s console size; without a tty it is dropped', () => {
+  const base = { args: ['sh'], cwd: '/', user: { uid: 0, gid: 0 }, consoleSize: { height: 10, width: 20 } };
+  assert.deepEqual(execProcess(base, { id: 'x', args: ['ls'], tty: true, consoleSize: { height: 31, width: 97 } }).consoleSize, { height: 31, width: 97 });
+  assert.equal(execProcess(base, { id: 'x', args: ['ls'], consoleSize: { height: 31, width: 97 } }).consoleSize, undefined);
+});

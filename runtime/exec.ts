@@ -42,6 +42,8 @@ export interface ExecOptions {
   readonly caps?: readonly string[];
   readonly noNewPrivs?: boolean;
   readonly tty?: boolean;
+  /** The terminal's size for --tty (runtime-spec process.consoleSize; kapsel exec -t passes the caller's). */
+  readonly consoleSize?: { readonly height: number; readonly width: number } | undefined;
   readonly consoleSocket?: string | undefined;
   readonly detach?: boolean;
   readonly pidFile?: string | undefined;
@@ -54,6 +56,7 @@ export function execProcess(base: Process, opts: ExecOptions): Process {
   if (opts.args === undefined || opts.args.length === 0) throw new KapselError('ERR_USAGE', 'exec needs a command (arguments or --process FILE)');
   const p: Process = { ...base, args: [...opts.args], terminal: opts.tty === true };
   delete p.consoleSize;
+  if (opts.tty === true && opts.consoleSize !== undefined) p.consoleSize = { ...opts.consoleSize };
   if (opts.cwd !== undefined) p.cwd = opts.cwd;
   if (opts.env !== undefined && opts.env.length > 0) {
     // later values win, as in runc: flags override the container's env by name
@@ -129,6 +132,13 @@ export async function execInContainer(sys: Syscalls, store: StateStore, opts: Ex
     if (proc.terminal) {
       const pty = containerPty(sys, record.pid, types);
       fds.push(pty.slave);
+      if (proc.consoleSize !== undefined) {
+        // struct winsize { u16 ws_row, ws_col, ws_xpixel, ws_ypixel }: set before the process runs
+        const ws = Buffer.alloc(8);
+        ws.writeUInt16LE(proc.consoleSize.height, 0);
+        ws.writeUInt16LE(proc.consoleSize.width, 2);
+        sys.ioctlBuffer(pty.master, 0x5414 /* TIOCSWINSZ */, ws);
+      }
       tty = pty.slave;
       try {
         sendConsole(sys, opts.consoleSocket!, pty.master);

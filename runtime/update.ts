@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { KapselError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
-import type { LinuxCpu, LinuxMemory, LinuxResources } from '../cgroups/resources.js';
+import type { CpuResources, MemoryResources, Resources } from '../oci/runtime-spec.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { StateStore } from './state-store.js';
 import { containerStatus } from './status.js';
@@ -64,21 +64,21 @@ function parseInteger(flag: string, text: string, min: number): number {
 }
 
 /** Drops `undefined` values so the result fits exactOptionalPropertyTypes and prints cleanly. */
-function defined<T extends object>(obj: T): T {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+function defined<T extends object>(obj: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 /** The resources runc's update flags ask for; flags not given (or 0) leave the value alone. */
-export function resourcesFromFlags(f: UpdateFlags, warn: (m: string) => void = () => {}): LinuxResources {
+export function resourcesFromFlags(f: UpdateFlags, warn: (m: string) => void = () => {}): Resources {
   const mem = (flag: string, v: string | undefined): number | undefined => (v === undefined || v === '' ? undefined : parseMemoryBytes(flag, v));
   const int = (flag: string, v: string | undefined, min: number): number | undefined => (v === undefined || v === '' ? undefined : parseInteger(flag, v, min));
   if (f.kernelMemory !== undefined || f.kernelMemoryTcp !== undefined) warn('kernel memory settings are ignored and will be removed');
-  const memory: LinuxMemory = defined({
+  const memory: MemoryResources = defined({
     limit: mem('--memory', f.memory),
     swap: mem('--memory-swap', f.memorySwap),
     reservation: mem('--memory-reservation', f.memoryReservation),
   });
-  const cpu: LinuxCpu = defined({
+  const cpu: CpuResources = defined({
     shares: int('--cpu-shares', f.cpuShares, 0),
     quota: int('--cpu-quota', f.cpuQuota, -1),
     period: int('--cpu-period', f.cpuPeriod, 0),
@@ -103,8 +103,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** `--resources` input: runc's LinuxResources JSON; unknown keys are ignored, as runc's decoder does. */
-export function resourcesFromJson(text: string, warn: (m: string) => void = () => {}): LinuxResources {
+/** `--resources` input: runc's LinuxResources JSON (oci `Resources`); unknown keys are ignored, as runc's decoder does. */
+export function resourcesFromJson(text: string, warn: (m: string) => void = () => {}): Resources {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -130,13 +130,13 @@ export function resourcesFromJson(text: string, warn: (m: string) => void = () =
   const p = isObject(doc['pids']) ? doc['pids'] : {};
   if (num(m, 'kernel') !== undefined || num(m, 'kernelTCP') !== undefined) warn('kernel memory settings are ignored and will be removed');
   const check = m['checkBeforeUpdate'];
-  const memory: LinuxMemory = defined({
+  const memory: MemoryResources = defined({
     limit: num(m, 'limit'),
     reservation: num(m, 'reservation'),
     swap: num(m, 'swap'),
     checkBeforeUpdate: typeof check === 'boolean' ? check : undefined,
   });
-  const cpu: LinuxCpu = defined({
+  const cpu: CpuResources = defined({
     shares: num(c, 'shares'),
     quota: num(c, 'quota'),
     period: num(c, 'period'),
@@ -151,11 +151,13 @@ export function resourcesFromJson(text: string, warn: (m: string) => void = () =
   if (unified !== undefined && unified !== null && (!isObject(unified) || Object.values(unified).some((v) => typeof v !== 'string'))) {
     throw usage('decode resources: `unified` must map file names to strings');
   }
+  const weight = num(b, 'weight');
+  const pidsLimit = num(p, 'limit');
   return normaliseUpdate(defined({
     memory: Object.keys(memory).length > 0 ? memory : undefined,
     cpu: Object.keys(cpu).length > 0 ? cpu : undefined,
-    blockIO: num(b, 'weight') === undefined ? undefined : { weight: num(b, 'weight') },
-    pids: num(p, 'limit') === undefined ? undefined : { limit: num(p, 'limit') },
+    blockIO: weight === undefined ? undefined : { weight },
+    pids: pidsLimit === undefined ? undefined : { limit: pidsLimit },
     unified: isObject(unified) ? (unified as Record<string, string>) : undefined,
   }));
 }
@@ -164,9 +166,9 @@ export function resourcesFromJson(text: string, warn: (m: string) => void = () =
  * runc's "0 leaves it alone" for the fields where the cgroups library reads 0 as a value:
  * pids limit 0 (the library writes `max`), cpus/mems "" (ignored anyway).
  */
-function normaliseUpdate(r: LinuxResources): LinuxResources {
+function normaliseUpdate(r: Resources): Resources {
   const pids = r.pids?.limit === 0 ? undefined : r.pids;
-  const out: LinuxResources = defined({ ...r, pids });
+  const out: Resources = defined({ ...r, pids });
   return out;
 }
 
@@ -180,7 +182,7 @@ export function readResourcesInput(source: string): string {
 }
 
 /** Applies `resources` to the container's cgroup, live. */
-export function updateContainer(sys: Syscalls, store: StateStore, id: string, resources: LinuxResources, log?: Logger): Promise<void> {
+export function updateContainer(sys: Syscalls, store: StateStore, id: string, resources: Resources, log?: Logger): Promise<void> {
   return withContainerLockAsync(sys, store, id, async () => {
     const record = store.read(id);
     const status = containerStatus(store, record);

@@ -158,3 +158,11 @@ export const SIGNALS: Readonly<Record<string, number>> = {
 };
 export const SIGRTMIN = 34;
 export const SIGRTMAX = 64;
+
+// netlink sockets: include/uapi/linux/socket.h, netlink.h
+export const AF_NETLINK = 16;
+export const SOCK_RAW = 3;
+export const NETLINK_ROUTE = 0;
+export const SOL_NETLINK = 270;
+/** NETLINK_EXT_ACK: errors carry the kernel's message (NLMSGERR_ATTR_MSG). */
+export const NETLINK_EXT_ACK = 11;

@@ -41,6 +41,9 @@ const fn = {
   chroot: libc.func('int chroot(const char *path)'),
   mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
   flock: libc.func('int flock(int fd, int operation)'),
+  lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+  lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+  llistxattr: libc.func('long llistxattr(const char *path, _Out_ void *list, size_t size)'),
   ioctlInt: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
   ioctlBuffer: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
   read: libc.func('long read(int fd, void *buf, size_t count)'),
@@ -229,6 +232,33 @@ export class LinuxSyscalls implements Syscalls {
   mkfifo(path: string, mode: number): void {
     check(fn.mkfifo(path, mode), 'mkfifo', `mkfifo \`${path}\``, path);
   }
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void {
+    // FFI: `value` is read during the call only; its length is passed as size.
+    check(fn.lsetxattr(path, name, value, value.length, flags), 'lsetxattr', `set xattr \`${name}\` on \`${path}\``, path);
+  }
+  lgetxattr(path: string, name: string): Buffer {
+    // Size first (value NULL), then the value into a buffer of that size; ERANGE means it grew
+    // in between, so ask again.
+    for (;;) {
+      const size = check(fn.lgetxattr(path, name, null, 0), 'lgetxattr', `get xattr \`${name}\` of \`${path}\``, path);
+      // FFI: `buf` is written by the kernel during the call, at most `size` bytes.
+      const buf = Buffer.alloc(Math.max(size, 1));
+      const got = Number(fn.lgetxattr(path, name, buf, size));
+      if (got >= 0) return buf.subarray(0, got);
+      if (koffi.errno() !== 34 /* ERANGE */) fail('lgetxattr', `get xattr \`${name}\` of \`${path}\``, path);
+    }
+  }
+  llistxattr(path: string): string[] {
+    for (;;) {
+      const size = check(fn.llistxattr(path, null, 0), 'llistxattr', `list xattrs of \`${path}\``, path);
+      if (size === 0) return [];
+      // FFI: `buf` receives NUL-separated names, at most `size` bytes, during the call.
+      const buf = Buffer.alloc(size);
+      const got = Number(fn.llistxattr(path, buf, size));
+      if (got >= 0) return buf.subarray(0, got).toString('utf8').split('\0').filter((n) => n !== '');
+      if (koffi.errno() !== 34 /* ERANGE */) fail('llistxattr', `list xattrs of \`${path}\``, path);
+    }
+  }
   flock(fd: number, operation: number): void {
     check(fn.flock(fd, operation), 'flock');
   }
@@ -288,6 +318,15 @@ export class LinuxSyscalls implements Syscalls {
       }
     }
     return { data: data.subarray(0, n), fds };
+  }
+  socket(domain: number, type: number, protocol: number): number {
+    return check(fn.socket(domain, type, protocol), 'socket', `socket ${domain}/${type}/${protocol}`);
+  }
+  setsockoptInt(sock: number, level: number, name: number, value: number): void {
+    // FFI: a 4-byte int read by the kernel during the call only.
+    const v = Buffer.alloc(4);
+    v.writeInt32LE(value, 0);
+    check(fn.setsockopt(sock, level, name, v, 4), 'setsockopt', `setsockopt ${level}/${name}`);
   }
   connectUnix(path: string): number {
     const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');

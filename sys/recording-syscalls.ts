@@ -14,7 +14,7 @@ export interface RecordedCall {
 
 type Result = unknown | ((...args: unknown[]) => unknown);
 
-const FD_RETURNING = new Set<string>(['open', 'openat2', 'fsmount', 'openTree', 'pidfdOpen', 'connectUnix']);
+const FD_RETURNING = new Set<string>(['open', 'openat2', 'fsmount', 'openTree', 'pidfdOpen', 'connectUnix', 'socket']);
 
 export interface RecordingSyscalls extends Syscalls {
   readonly calls: RecordedCall[];

@@ -58,6 +58,12 @@ export interface Syscalls {
   chdir(path: string): void;
   chroot(path: string): void;
   mkfifo(path: string, mode: number): void;
+  /** lsetxattr(2): never follows a final symlink; flags XATTR_CREATE (1) / XATTR_REPLACE (2) or 0. */
+  lsetxattr(path: string, name: string, value: Buffer, flags: number): void;
+  /** lgetxattr(2): the attribute's value; ENODATA when it is absent. */
+  lgetxattr(path: string, name: string): Buffer;
+  /** llistxattr(2): the names of the attributes this process can see. */
+  llistxattr(path: string): string[];
   flock(fd: number, operation: number): void;
   /** ioctl(2) with an int argument passed by pointer; returns the int after the call. */
   ioctlInt(fd: number, request: number, value: number): number;
@@ -71,6 +77,10 @@ export interface Syscalls {
   /** setsockopt SO_RCVTIMEO: a blocking receive fails with EAGAIN after `timeoutMs`. */
   setReceiveTimeout(sock: number, timeoutMs: number): void;
   write(fd: number, buf: Buffer): number;
+
+  // sockets: socket(2), setsockopt(2) with an int value (netlink options, SO_* flags)
+  socket(domain: number, type: number, protocol: number): number;
+  setsockoptInt(sock: number, level: number, name: number, value: number): void;
 
   // unix sockets with SCM_RIGHTS
   socketpair(domain: number, type: number): [number, number];

@@ -7,7 +7,7 @@
  */
 
 import { checkInt, write, writeFirstExisting, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxBlockIO, LinuxThrottleDevice } from '../resources.js';
+import type { BlockIoResources, ThrottleDevice } from '../../oci/runtime-spec.js';
 import type { BlockIODeviceStats, CgroupFileReader } from '../stats.js';
 
 /** runtime-spec's blockIO weight range, the v1 one (cfq-iosched.c CFQ_WEIGHT_LEGACY_MIN/MAX). */
@@ -22,11 +22,11 @@ function device(major: number, minor: number): string {
   return `${checkInt('device major', major, 0)}:${checkInt('device minor', minor, 0)}`;
 }
 
-function throttle(file: string, devices: readonly LinuxThrottleDevice[] | undefined): CgroupStep[] {
+function throttle(file: string, devices: readonly ThrottleDevice[] | undefined): CgroupStep[] {
   return (devices ?? []).map((d) => write(file, `${device(d.major, d.minor)} ${checkInt('throttle rate', d.rate, 0)}`));
 }
 
-export function planBlkioV1(io: LinuxBlockIO | undefined): CgroupStep[] {
+export function planBlkioV1(io: BlockIoResources | undefined): CgroupStep[] {
   if (io === undefined) return [];
   const steps: CgroupStep[] = [];
   if (io.weight !== undefined && io.weight !== 0) {

@@ -8,14 +8,14 @@
  */
 
 import { checkInt, write, writePair, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxCpu } from '../resources.js';
+import type { CpuResources } from '../../oci/runtime-spec.js';
 import { parseFlatKeyed, type CgroupFileReader, type CpuStats } from '../stats.js';
 
 /** kernel/sched/sched.h: MIN_SHARES 2, MAX_SHARES 1 << 18. */
 export const CPU_SHARES_MIN = 2;
 export const CPU_SHARES_MAX = 262144;
 
-export function planCpuV1(cpu: LinuxCpu | undefined): CgroupStep[] {
+export function planCpuV1(cpu: CpuResources | undefined): CgroupStep[] {
   if (cpu === undefined) return [];
   const steps: CgroupStep[] = [];
   if (cpu.shares !== undefined && cpu.shares !== 0) {

@@ -7,9 +7,9 @@
  */
 
 import { checkCpuList, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxCpu } from '../resources.js';
+import type { CpuResources } from '../../oci/runtime-spec.js';
 
-export function planCpusetV1(cpu: LinuxCpu | undefined): CgroupStep[] {
+export function planCpusetV1(cpu: CpuResources | undefined): CgroupStep[] {
   const steps: CgroupStep[] = [];
   if (cpu?.cpus !== undefined && cpu.cpus !== '') steps.push(write('cpuset.cpus', checkCpuList('cpuset cpus', cpu.cpus)));
   if (cpu?.mems !== undefined && cpu.mems !== '') steps.push(write('cpuset.mems', checkCpuList('cpuset mems', cpu.mems)));

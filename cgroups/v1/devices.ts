@@ -9,9 +9,9 @@
 
 import { write, type CgroupStep } from '../cgroup-plan.js';
 import { deviceRuleString, isCatchAll, normaliseDeviceRule } from '../device-rules.js';
-import type { LinuxDeviceCgroup } from '../resources.js';
+import type { DeviceCgroupRule } from '../../oci/runtime-spec.js';
 
-export function planDevicesV1(devices: readonly LinuxDeviceCgroup[] | undefined): CgroupStep[] {
+export function planDevicesV1(devices: readonly DeviceCgroupRule[] | undefined): CgroupStep[] {
   if (devices === undefined) return [];
   const steps: CgroupStep[] = [write('devices.deny', 'a')];
   for (const raw of devices) {

@@ -4,7 +4,7 @@
  */
 
 import { checkInt, invalidResource, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxHugepageLimit } from '../resources.js';
+import type { HugepageLimit } from '../../oci/runtime-spec.js';
 import { hugepageSizesFromFiles, parseNumber, type CgroupFileReader, type HugetlbStats } from '../stats.js';
 
 /** The kernel's names: a number and KB/MB/GB (mm/hugetlb_cgroup.c mem_fmt). */
@@ -13,7 +13,7 @@ export function checkPageSize(pageSize: string): string {
   return pageSize;
 }
 
-export function planHugetlbV1(limits: readonly LinuxHugepageLimit[] | undefined): CgroupStep[] {
+export function planHugetlbV1(limits: readonly HugepageLimit[] | undefined): CgroupStep[] {
   return (limits ?? []).map((l) =>
     write(`hugetlb.${checkPageSize(l.pageSize)}.limit_in_bytes`, checkInt('huge page limit', l.limit, 0)),
   );

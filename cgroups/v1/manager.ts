@@ -14,7 +14,7 @@ import type { CgroupStep } from '../cgroup-plan.js';
 import { mkdirBelow, pollUntil, readPidsRecursive, removeCgroupTree } from '../lifecycle.js';
 import type { CgroupManager, CgroupMode } from '../manager.js';
 import { ignoredResourceNotes } from '../notes.js';
-import type { LinuxResources } from '../resources.js';
+import type { Resources } from '../../oci/runtime-spec.js';
 import type { CgroupStats } from '../stats.js';
 import { neededControllers } from '../v2/controllers.js';
 import { planHugetlbV2, readHugetlbStatsV2 } from '../v2/hugetlb.js';
@@ -104,7 +104,7 @@ export class V1Manager implements CgroupManager {
     for (const dir of this.dirs()) new CgroupDir(dir, this.opts.fs).writePid(pid);
   }
 
-  apply(resources: LinuxResources): void {
+  apply(resources: Resources): void {
     for (const note of ignoredResourceNotes(resources, 1)) this.opts.debug(`cgroup ${this.opts.id}: ${note}`);
     const hugetlbOnV2 = this.dirFor('hugetlb') === undefined && this.unified !== undefined && (resources.hugepageLimits ?? []).length > 0;
     // Plan everything first: an invalid value fails before the first write.
@@ -132,13 +132,13 @@ export class V1Manager implements CgroupManager {
     }
     if (v2Steps.length > 0 && this.opts.unified !== undefined) {
       const u = this.opts.unified;
-      const needed = neededControllers({ hugepageLimits: hugetlbOnV2 ? resources.hugepageLimits : [], unified: resources.unified });
+      const needed = neededControllers({ hugepageLimits: hugetlbOnV2 ? resources.hugepageLimits ?? [] : [], unified: resources.unified ?? {} });
       enableControllers(this.opts.fs, u.mountPoint, u.dir, needed);
       new CgroupDir(u.dir, this.opts.fs).run(v2Steps);
     }
   }
 
-  update(resources: LinuxResources): void {
+  update(resources: Resources): void {
     const memory = this.dirFor('memory');
     if (memory !== undefined) checkMemoryBeforeUpdate(resources, () => readMemoryUsageV1(memory.reader()), memory.path);
     this.apply(resources);

@@ -8,7 +8,7 @@
  */
 
 import { checkInt, invalidResource, write, writePair, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxMemory } from '../resources.js';
+import type { MemoryResources } from '../../oci/runtime-spec.js';
 import { parseFlatKeyed, parseLimit, parseNumber, type CgroupFileReader, type MemoryStats } from '../stats.js';
 
 const LIMIT = 'memory.limit_in_bytes';
@@ -20,7 +20,7 @@ function bytes(name: string, value: number): number {
   return checkInt(name, value, 1);
 }
 
-export function planMemoryV1(memory: LinuxMemory | undefined): CgroupStep[] {
+export function planMemoryV1(memory: MemoryResources | undefined): CgroupStep[] {
   if (memory === undefined) return [];
   const steps: CgroupStep[] = [];
   const limit = memory.limit !== undefined && memory.limit !== 0 ? bytes('memory limit', memory.limit) : undefined;

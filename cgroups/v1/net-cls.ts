@@ -4,9 +4,9 @@
  */
 
 import { checkInt, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxNetwork } from '../resources.js';
+import type { NetworkResources } from '../../oci/runtime-spec.js';
 
-export function planNetClsV1(network: LinuxNetwork | undefined): CgroupStep[] {
+export function planNetClsV1(network: NetworkResources | undefined): CgroupStep[] {
   if (network?.classID === undefined) return [];
   return [write('net_cls.classid', checkInt('network class id', network.classID, 0, 0xffffffff))];
 }

@@ -4,9 +4,9 @@
  */
 
 import { checkInt, invalidResource, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxNetwork } from '../resources.js';
+import type { NetworkResources } from '../../oci/runtime-spec.js';
 
-export function planNetPrioV1(network: LinuxNetwork | undefined): CgroupStep[] {
+export function planNetPrioV1(network: NetworkResources | undefined): CgroupStep[] {
   return (network?.priorities ?? []).map((p) => {
     if (!/^[^\s/]{1,15}$/.test(p.name)) throw invalidResource(`invalid network interface name \`${p.name}\``);
     return write('net_prio.ifpriomap', `${p.name} ${checkInt('network priority', p.priority, 0, 0xffffffff)}`);

@@ -3,7 +3,7 @@
  */
 
 import { checkInt, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxPids } from '../resources.js';
+import type { PidsResources } from '../../oci/runtime-spec.js';
 import { parseLimit, parseNumber, type CgroupFileReader, type PidsStats } from '../stats.js';
 
 /** pids.max: a positive count, or `max` for 0 and -1 (runc: "PidsLimit <= 0 is unlimited"). */
@@ -12,7 +12,7 @@ export function pidsMaxValue(limit: number): string {
   return String(checkInt('pids limit', limit, 1));
 }
 
-export function planPids(pids: LinuxPids | undefined): CgroupStep[] {
+export function planPids(pids: PidsResources | undefined): CgroupStep[] {
   if (pids?.limit === undefined) return [];
   return [write('pids.max', pidsMaxValue(pids.limit))];
 }

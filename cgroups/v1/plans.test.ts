@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KapselError } from '../../common/errors.js';
+import type { PidsResources } from '../../oci/runtime-spec.js';
 import type { CgroupStep } from '../cgroup-plan.js';
 import { planBlkioV1 } from './blkio.js';
 import { planCpuV1 } from './cpu.js';
@@ -83,7 +84,7 @@ describe('v1 pids', () => {
     assert.deepEqual(show(planPids({ limit: 100 })), ['pids.max=100']);
     assert.deepEqual(show(planPids({ limit: 0 })), ['pids.max=max']);
     assert.deepEqual(show(planPids({ limit: -1 })), ['pids.max=max']);
-    assert.deepEqual(show(planPids({})), []);
+    assert.deepEqual(show(planPids(JSON.parse('{}') as PidsResources)), []);
   });
 });
 

@@ -7,7 +7,7 @@
  */
 
 import { KapselError } from '../../common/errors.js';
-import type { LinuxResources } from '../resources.js';
+import type { Resources } from '../../oci/runtime-spec.js';
 import { unifiedKeyController } from './unified.js';
 
 function defined(...values: readonly (number | string | undefined)[]): boolean {
@@ -15,7 +15,7 @@ function defined(...values: readonly (number | string | undefined)[]): boolean {
 }
 
 /** The v2 controllers whose files `resources` writes (devices need none: eBPF). */
-export function neededControllers(resources: LinuxResources): Set<string> {
+export function neededControllers(resources: Resources): Set<string> {
   const out = new Set<string>();
   const { cpu, memory, blockIO: io } = resources;
   if (cpu !== undefined && (defined(cpu.shares, cpu.quota, cpu.period) || cpu.burst !== undefined || cpu.idle !== undefined)) {

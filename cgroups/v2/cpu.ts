@@ -4,7 +4,7 @@
  */
 
 import { checkInt, invalidResource, write, writePair, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxCpu } from '../resources.js';
+import type { CpuResources } from '../../oci/runtime-spec.js';
 import { parseFlatKeyed, type CgroupFileReader, type CpuStats } from '../stats.js';
 import { cpuSharesToWeight } from './convert.js';
 
@@ -18,7 +18,7 @@ export function cpuMaxValue(quota: number | undefined, period: number | undefine
   return value;
 }
 
-export function planCpuV2(cpu: LinuxCpu | undefined): CgroupStep[] {
+export function planCpuV2(cpu: CpuResources | undefined): CgroupStep[] {
   if (cpu === undefined) return [];
   if ((cpu.realtimeRuntime ?? 0) !== 0 || (cpu.realtimePeriod ?? 0) !== 0) {
     throw invalidResource('invalid cpu realtime settings: cgroup v2 has no RT bandwidth control', 'remove linux.resources.cpu.realtimeRuntime/realtimePeriod');

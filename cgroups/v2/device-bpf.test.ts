@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LinuxDeviceCgroup } from '../resources.js';
+import type { DeviceCgroupRule } from '../../oci/runtime-spec.js';
 import {
   BPF_DEVCG_ACC_MKNOD,
   BPF_DEVCG_ACC_READ,
@@ -51,7 +51,7 @@ function run(insns: readonly BpfInsn[], type: number, access: number, major: num
 }
 
 /** Reference semantics: the last matching rule wins; allow needs all bits, deny any bit. */
-function reference(rules: readonly LinuxDeviceCgroup[], type: 'b' | 'c', access: string, major: number, minor: number): boolean {
+function reference(rules: readonly DeviceCgroupRule[], type: 'b' | 'c', access: string, major: number, minor: number): boolean {
   let verdict = false;
   for (const rule of rules) {
     const ruleAccess = rule.access ?? 'rwm';
@@ -71,7 +71,7 @@ function accessBits(access: string): number {
 }
 
 /** runc's default device list for a container (libcontainer/specconv AllowedDevices). */
-const DEFAULTS: LinuxDeviceCgroup[] = [
+const DEFAULTS: DeviceCgroupRule[] = [
   { allow: false, access: 'rwm' },
   { allow: true, type: 'c', access: 'm' },
   { allow: true, type: 'b', access: 'm' },
@@ -129,7 +129,7 @@ describe('device filter emitter', () => {
   });
 
   it('decides like the reference semantics for the default list and a hole-punching deny', () => {
-    const lists: LinuxDeviceCgroup[][] = [
+    const lists: DeviceCgroupRule[][] = [
       DEFAULTS,
       [{ allow: true }, { allow: false, type: 'c', major: 1, minor: 3, access: 'w' }],
       [{ allow: false }, { allow: true, type: 'c', major: 1, access: 'rw' }, { allow: false, type: 'c', major: 1, minor: 5, access: 'm' }],
@@ -160,7 +160,7 @@ describe('device filter emitter', () => {
   });
 
   it('rejects invalid rules', () => {
-    assert.throws(() => deviceFilterInsns([{ allow: true, type: 'x' }]), /invalid device type/);
+    assert.throws(() => deviceFilterInsns([JSON.parse('{"allow": true, "type": "x"}') as DeviceCgroupRule]), /invalid device type/);
     assert.throws(() => deviceFilterInsns([{ allow: true, access: 'rx' }]), /invalid device access/);
     assert.throws(() => deviceFilterInsns([{ allow: true, major: 4096 }]), /invalid device major/);
   });

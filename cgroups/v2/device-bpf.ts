@@ -20,7 +20,7 @@
  */
 
 import { effectiveDeviceRules, type DeviceRule } from '../device-rules.js';
-import type { LinuxDeviceCgroup } from '../resources.js';
+import type { DeviceCgroupRule } from '../../oci/runtime-spec.js';
 
 // include/uapi/linux/bpf.h
 export const BPF_DEVCG_ACC_MKNOD = 1;
@@ -118,7 +118,7 @@ function ruleBlock(rule: DeviceRule): BpfInsn[] {
 }
 
 /** The filter's instructions for a rule list (see the module comment for the semantics). */
-export function deviceFilterInsns(rules: readonly LinuxDeviceCgroup[]): BpfInsn[] {
+export function deviceFilterInsns(rules: readonly DeviceCgroupRule[]): BpfInsn[] {
   const { defaultAllow, rules: kept } = effectiveDeviceRules(rules);
   const out = prologue();
   for (let i = kept.length - 1; i >= 0; i--) out.push(...ruleBlock(kept[i]!));
@@ -141,7 +141,7 @@ export function encodeInsns(insns: readonly BpfInsn[]): Buffer {
 }
 
 /** The program bytes for BPF_PROG_LOAD (`insns`, `insn_cnt` = length / 8). */
-export function deviceFilterProgram(rules: readonly LinuxDeviceCgroup[]): Buffer {
+export function deviceFilterProgram(rules: readonly DeviceCgroupRule[]): Buffer {
   return encodeInsns(deviceFilterInsns(rules));
 }
 

@@ -5,7 +5,7 @@
 
 import { KapselError } from '../../common/errors.js';
 import type { CgroupFs } from '../cgroup-fs.js';
-import type { LinuxDeviceCgroup } from '../resources.js';
+import type { DeviceCgroupRule } from '../../oci/runtime-spec.js';
 import { deviceFilterProgram } from './device-bpf.js';
 
 /**
@@ -18,7 +18,7 @@ export type DeviceProgramLoader = (cgroupDirFd: number, insns: Buffer) => void;
 
 export function applyDevicesV2(
   dir: string,
-  devices: readonly LinuxDeviceCgroup[] | undefined,
+  devices: readonly DeviceCgroupRule[] | undefined,
   fs: CgroupFs,
   loader: DeviceProgramLoader | undefined,
 ): void {

@@ -4,11 +4,11 @@
  */
 
 import { checkInt, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxHugepageLimit } from '../resources.js';
+import type { HugepageLimit } from '../../oci/runtime-spec.js';
 import { hugepageSizesFromFiles, parseNumber, type CgroupFileReader, type HugetlbStats } from '../stats.js';
 import { checkPageSize } from '../v1/hugetlb.js';
 
-export function planHugetlbV2(limits: readonly LinuxHugepageLimit[] | undefined): CgroupStep[] {
+export function planHugetlbV2(limits: readonly HugepageLimit[] | undefined): CgroupStep[] {
   return (limits ?? []).map((l) => write(`hugetlb.${checkPageSize(l.pageSize)}.max`, checkInt('huge page limit', l.limit, 0)));
 }
 

@@ -7,7 +7,7 @@
  */
 
 import { checkInt, write, writeFirstExisting, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxBlockIO, LinuxThrottleDevice } from '../resources.js';
+import type { BlockIoResources, ThrottleDevice } from '../../oci/runtime-spec.js';
 import { parseDeviceNumber, parseNestedKeyed, type BlockIODeviceStats, type CgroupFileReader } from '../stats.js';
 import { BLKIO_WEIGHT_MAX, BLKIO_WEIGHT_MIN } from '../v1/blkio.js';
 import { blkioWeightToIoWeight } from './convert.js';
@@ -16,7 +16,7 @@ function device(major: number, minor: number): string {
   return `${checkInt('device major', major, 0)}:${checkInt('device minor', minor, 0)}`;
 }
 
-function ioMax(key: string, devices: readonly LinuxThrottleDevice[] | undefined): CgroupStep[] {
+function ioMax(key: string, devices: readonly ThrottleDevice[] | undefined): CgroupStep[] {
   return (devices ?? []).map((d) => {
     const rate = checkInt('throttle rate', d.rate, 0);
     return write('io.max', `${device(d.major, d.minor)} ${key}=${rate === 0 ? 'max' : rate}`);
@@ -28,7 +28,7 @@ function weightSteps(prefix: string, weight: number): CgroupStep {
   return writeFirstExisting(write('io.bfq.weight', `${prefix}${w}`), write('io.weight', `${prefix}${blkioWeightToIoWeight(w)}`));
 }
 
-export function planIoV2(io: LinuxBlockIO | undefined): CgroupStep[] {
+export function planIoV2(io: BlockIoResources | undefined): CgroupStep[] {
   if (io === undefined) return [];
   const steps: CgroupStep[] = [];
   if (io.weight !== undefined && io.weight !== 0) steps.push(weightSteps('', io.weight));

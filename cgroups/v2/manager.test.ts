@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { KapselError } from '../../common/errors.js';
+import type { DeviceCgroupRule } from '../../oci/runtime-spec.js';
 import { fakeHost, UNIFIED_MOUNTINFO, type FakeHost } from '../fake-cgroup-host.js';
 import { newCgroupManager, type NewCgroupManagerOptions } from '../detect.js';
 import { deviceFilterProgram } from './device-bpf.js';
@@ -104,7 +105,7 @@ describe('v2 manager on a fake unified host', () => {
     const calls: [number, string][] = [];
     const m = manager(host, { loadAndAttachDeviceProgram: (fd, insns) => calls.push([fd, insns.toString('hex')]) });
     m.create();
-    const devices = [{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
+    const devices: DeviceCgroupRule[] = [{ allow: false }, { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }];
     m.apply({ devices });
     assert.deepEqual(calls, [[1000, deviceFilterProgram(devices).toString('hex')]]);
     assert.deepEqual(host.fs.ops.filter((o) => o.op === 'openDirectory').map((o) => o.path), ['sys/fs/cgroup/k/c1']);

@@ -11,7 +11,7 @@ import type { CgroupStep } from '../cgroup-plan.js';
 import { ancestorsBelow, mkdirBelow, pollUntil, readPidsRecursive, removeCgroupTree } from '../lifecycle.js';
 import type { CgroupManager } from '../manager.js';
 import { ignoredResourceNotes } from '../notes.js';
-import type { LinuxResources } from '../resources.js';
+import type { Resources } from '../../oci/runtime-spec.js';
 import type { CgroupStats } from '../stats.js';
 import { planPids, readPidsStats } from '../v1/pids.js';
 import { neededControllers, parseControllerList, planEnableControllers } from './controllers.js';
@@ -54,7 +54,7 @@ export function enableControllers(fs: CgroupFs, mountPoint: string, dir: string,
 }
 
 /** Refuses a new memory limit below current usage (runtime-spec memory.checkBeforeUpdate). */
-export function checkMemoryBeforeUpdate(resources: LinuxResources, usageBytes: () => number, dir: string): void {
+export function checkMemoryBeforeUpdate(resources: Resources, usageBytes: () => number, dir: string): void {
   const limit = resources.memory?.limit;
   if (resources.memory?.checkBeforeUpdate !== true || limit === undefined || limit <= 0) return;
   const usage = usageBytes();
@@ -81,7 +81,7 @@ export class V2Manager implements CgroupManager {
     this.cg.writePid(pid);
   }
 
-  apply(resources: LinuxResources): void {
+  apply(resources: Resources): void {
     for (const note of ignoredResourceNotes(resources, 2)) this.opts.debug(`cgroup ${this.opts.id}: ${note}`);
     // Plan everything first: an invalid value fails before the first write.
     const steps: CgroupStep[] = [
@@ -100,7 +100,7 @@ export class V2Manager implements CgroupManager {
     this.cg.run(unified);
   }
 
-  update(resources: LinuxResources): void {
+  update(resources: Resources): void {
     checkMemoryBeforeUpdate(resources, () => readMemoryUsageV2(this.cg.reader()), this.opts.dir);
     this.apply(resources);
   }

@@ -6,7 +6,7 @@
  */
 
 import { checkInt, write, type CgroupStep } from '../cgroup-plan.js';
-import type { LinuxMemory } from '../resources.js';
+import type { MemoryResources } from '../../oci/runtime-spec.js';
 import { parseFlatKeyed, parseLimit, parseNumber, type CgroupFileReader, type MemoryStats } from '../stats.js';
 import { memorySwapToV2 } from './convert.js';
 
@@ -14,7 +14,7 @@ function bytesOrMax(name: string, value: number): string {
   return value === -1 ? 'max' : String(checkInt(name, value, 0));
 }
 
-export function planMemoryV2(memory: LinuxMemory | undefined): CgroupStep[] {
+export function planMemoryV2(memory: MemoryResources | undefined): CgroupStep[] {
   if (memory === undefined) return [];
   const steps: CgroupStep[] = [];
   const limit = memory.limit ?? 0;

@@ -26,8 +26,11 @@ export function stageBinaryPath(): string {
 
 let sealedCopy: number | undefined;
 
-/** A sealed, executable memfd holding the stage binary, made once per process. */
-function sealedStage(sys: Syscalls): number {
+/**
+ * A sealed, executable memfd holding the stage binary, made once per process (exported for the
+ * engine's monitor, which execs the stage from it: StageProcess.adopt).
+ */
+export function sealedStage(sys: Syscalls): number {
   if (sealedCopy !== undefined) return sealedCopy;
   const bytes = readFileSync(stageBinaryPath());
   let fd: number;
@@ -64,8 +67,18 @@ export class StageProcess {
   private constructor(
     private readonly sys: Syscalls,
     private readonly sock: number,
-    readonly child: ChildProcess,
+    readonly child: ChildProcess | undefined,
   ) {}
+
+  /**
+   * A stage another process started from sealedStage() with the other end of `sock` (a
+   * SOCK_SEQPACKET pair) as its sync fd: kapsel's per-container monitor, so that the container
+   * init becomes the monitor's child, not ours.
+   */
+  static adopt(sys: Syscalls, sock: number, timeoutMs = 60_000): StageProcess {
+    sys.setReceiveTimeout(sock, timeoutMs);
+    return new StageProcess(sys, sock, undefined);
+  }
 
   static spawn(sys: Syscalls, opts: StageSpawnOptions): StageProcess {
     const memfd = sealedStage(sys);

@@ -1,0 +1,76 @@
+/**
+ * kapsel run inside a network namespace the test makes (`ip netns add`) that stands in for the
+ * host, so the real host's firewall, routes and the name `kapsel0` are never touched:
+ *  - kapsel's nft table next to iptables-nft rules (docker's and CNI's kind): the iptables rules
+ *    are the same before and after a network is created and removed, nothing of kapsel's is left;
+ *  - the default network, created on first use, picks a subnet free of that host's routes.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const KAPSEL = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'kapsel');
+const tag = Math.random().toString(36).slice(2, 6);
+const NS = `kt-${tag}-ipt`;
+const store = mkdtempSync(join(tmpdir(), 'kt-net-ipt-'));
+const inNs = (cmd: string, args: string[]): string => execFileSync('ip', ['netns', 'exec', NS, cmd, ...args], { env: { ...process.env, KAPSEL_STORE: store } }).toString();
+
+after(() => {
+  for (const n of [`kti${tag}`, 'kapsel0']) spawnSync('ip', ['netns', 'exec', NS, KAPSEL, 'network', 'rm', n], { env: { ...process.env, KAPSEL_STORE: store } });
+  spawnSync('ip', ['netns', 'del', NS]);
+  rmSync(store, { recursive: true, force: true });
+  assert.ok(!execFileSync('ip', ['netns', 'list']).toString().includes(NS));
+});
+
+test('iptables-nft rules survive a kapsel network, and kapsel leaves nothing in the ruleset', () => {
+  execFileSync('ip', ['netns', 'add', NS]);
+  inNs('ip', ['link', 'set', 'lo', 'up']);
+  inNs('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.77.0.0/16', '!', '-o', 'lo', '-j', 'MASQUERADE']);
+  inNs('iptables', ['-N', 'KT-USER']);
+  inNs('iptables', ['-A', 'FORWARD', '-j', 'KT-USER']);
+  inNs('iptables', ['-A', 'KT-USER', '-s', '10.77.0.0/16', '-j', 'ACCEPT']);
+  const rulesBefore = inNs('iptables-save', []).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '');
+  const rulesetBefore = inNs('nft', ['list', 'ruleset']);
+
+  inNs(KAPSEL, ['network', 'create', '--subnet', '10.213.251.0/24', '--bridge', `kt-${tag}-b`, `kti${tag}`]);
+  const tables = inNs('nft', ['list', 'tables']);
+  assert.match(tables, /table ip kapsel_[0-9a-f]{8}/);
+  assert.match(tables, /table ip nat/);
+  assert.match(tables, /table ip filter/);
+  assert.equal(inNs('iptables-save', []).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, ''), rulesBefore, 'iptables rules untouched');
+  assert.equal(inNs('cat', ['/proc/sys/net/ipv4/ip_forward']).trim(), '1');
+
+  inNs(KAPSEL, ['network', 'rm', `kti${tag}`]);
+  assert.equal(inNs('nft', ['list', 'ruleset']), rulesetBefore, 'the ruleset is as before');
+  assert.equal(inNs('cat', ['/proc/sys/net/ipv4/ip_forward']).trim(), '0', 'ip_forward restored in the namespace');
+});
+
+test('the default network, made on first use, avoids the routes of the host it is made on', async () => {
+  // in the test's namespace, 172.30.0.0/16 is already routed (as a VPN or LAN would be)
+  inNs('ip', ['link', 'add', `kt-${tag}-d`, 'type', 'bridge']); // no dummy module on every kernel
+  inNs('ip', ['addr', 'add', '172.30.0.1/16', 'dev', `kt-${tag}-d`]);
+  inNs('ip', ['link', 'set', `kt-${tag}-d`, 'up']);
+  const box = spawn('ip', ['netns', 'exec', NS, 'unshare', '-n', 'sleep', '100000'], { stdio: 'ignore' });
+  try {
+    let netns = '';
+    for (let i = 0; i < 100 && netns === ''; i++) {
+      // ip netns exec and unshare both exec: the child itself becomes sleep, in its own namespace
+      if (readFileSync(`/proc/${box.pid}/cmdline`, 'utf8').startsWith('sleep')) netns = `/proc/${box.pid}/ns/net`;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = JSON.parse(inNs(KAPSEL, ['network', 'connect', '--netns', netns, 'bridge', 'c1'])) as { network: string; ip: string; gateway: string };
+    assert.equal(r.network, 'kapsel0');
+    assert.equal(r.gateway, '172.31.0.1');
+    assert.equal(r.ip, '172.31.0.2');
+    assert.match(inNs('ip', ['-o', 'addr', 'show', 'kapsel0']), /172\.31\.0\.1\/16/);
+    inNs(KAPSEL, ['network', 'disconnect', 'bridge', 'c1']);
+    inNs(KAPSEL, ['network', 'rm', 'kapsel0']);
+    assert.doesNotMatch(inNs('ip', ['-o', 'link']), /kapsel0/);
+  } finally {
+    box.kill('SIGKILL');
+  }
+});
