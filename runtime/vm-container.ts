@@ -49,6 +49,8 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
   const proc = spec.process!;
   if (proc.terminal) throw new KapselError('ERR_UNSUPPORTED', 'VM containers do not support process.terminal yet', { hint: 'run without -t' });
   if ((opts.preserveFds ?? 0) > 0) throw new KapselError('ERR_UNSUPPORTED', 'VM containers cannot receive --preserve-fds');
+  // the kapsel engine's monitor forks the stage; kapsel-vmm would not be its child (README "MicroVM isolation")
+  if (opts.spawnStage !== undefined) throw new KapselError('ERR_UNSUPPORTED', 'VM containers cannot run under the kapsel engine\'s monitor yet', { hint: 'use kapsel-runtime or containerd with the annotation run.kapsel.isolation=vm' });
   const linux = spec.linux ?? {};
   const accel: AcceleratorInfo = detectAccelerator(setting(spec, 'run.kapsel.vm.accelerator', 'KAPSEL_VM_ACCELERATOR'));
   const kernel = findKernel(spec.vm?.kernel.path ?? setting(spec, 'run.kapsel.vm.kernel', 'KAPSEL_VM_KERNEL'));
