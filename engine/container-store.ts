@@ -47,8 +47,6 @@ export interface HostConfig {
   readonly ipAddress?: string;
   readonly readonlyRootfs: boolean;
   readonly privileged: boolean;
-  /** `--init`: kapsel-init runs as pid 1 (absent in records written before it existed) */
-  readonly init?: boolean;
   readonly capAdd: readonly string[];
   readonly capDrop: readonly string[];
   readonly securityOpt: readonly string[];

@@ -112,8 +112,8 @@ function capName(c: string): string {
 export function hostConfigFrom(f: RunFlags): HostConfig {
   const nanoCpus = f.cpus === undefined ? 0 : Math.round(Number(f.cpus) * 1e9);
   if (f.cpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new UsageError(`invalid value for --cpus: \`${f.cpus}\``);
-  const network = f.network ?? 'bridge'; // docker's default: the kapsel0 bridge network
-  if (network === 'container:') throw new UsageError('--network container: needs a container name or id');
+  const network = f.network ?? 'none';
+  if (network.startsWith('container:')) throw new KapselError('ERR_NOT_YET', `--network ${network}: not yet supported (none, host, bridge or a network name)`);
   if (!isBridgeMode(network)) {
     if ((f.publish ?? []).length > 0) throw new UsageError(`-p/--publish needs a bridge network, not --network ${network}`, { hint: 'add --network bridge (or a network made with `kapsel network create`)' });
     if (f.ip !== undefined) throw new UsageError(`--ip needs a bridge network, not --network ${network}`);
@@ -122,6 +122,7 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
   if (f.isolation !== undefined && f.isolation !== 'container' && f.isolation !== 'default') {
     throw new KapselError('ERR_NOT_YET', `--isolation ${f.isolation}: not yet supported (only container)`);
   }
+  if (f.init === true) throw new KapselError('ERR_NOT_YET', '--init: not yet supported', { hint: 'run your own init as the entrypoint' });
   for (const s of f.securityOpt ?? []) {
     if (!/^(seccomp[=:].+|no-new-privileges(:true|:false|=true|=false)?)$/.test(s)) {
       throw new UsageError(`invalid --security-opt \`${s}\`: use seccomp=FILE|unconfined or no-new-privileges`);
@@ -138,7 +139,6 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
     ...(f.ip !== undefined && { ipAddress: f.ip }),
     readonlyRootfs: f.readOnly === true,
     privileged: f.privileged === true,
-    init: f.init === true,
     capAdd: (f.capAdd ?? []).map(capName),
     capDrop: (f.capDrop ?? []).map(capName),
     securityOpt: [...(f.securityOpt ?? [])],
@@ -172,18 +172,9 @@ function loadSeccomp(file: string): LinuxSeccomp {
   }
 }
 
-/** Where `--init` puts kapsel-init in the container (docker uses the same path). */
-export const INIT_PATH = '/dev/init';
-
-/** Applies the host config to the spec the image gave (in place); `initBinary` is kapsel-init on the host. */
-export function applyHostConfig(spec: Spec, hc: HostConfig, initBinary = ''): void {
+/** Applies the host config to the spec the image gave (in place). */
+export function applyHostConfig(spec: Spec, hc: HostConfig): void {
   const proc = spec.process!;
-  if (hc.init === true) {
-    if (initBinary === '') throw new KapselError('ERR_INIT', '--init: no kapsel-init binary', { hint: 'build it with `make -C native`' });
-    // read-only bind of the static init, which runs the command as its child
-    (spec.mounts ??= []).push({ destination: INIT_PATH, type: 'bind', source: initBinary, options: ['bind', 'ro', 'nosuid', 'nodev'] });
-    proc.args = [INIT_PATH, '--', ...(proc.args ?? [])];
-  }
   const linux = (spec.linux ??= {});
   // docker's defaults, not runc's: its 14 capabilities, no_new_privs only on request
   let caps = hc.privileged ? ALL_CAPS : [...DOCKER_DEFAULT_CAPS];

@@ -36,7 +36,7 @@ export function runCommand(command: readonly string[]): CommandModule {
       .option('init', { type: 'boolean', default: false })
       .option('stop-signal', { type: 'string' })
       .option('restart', { type: 'string', describe: 'no | on-failure[:N] | always | unless-stopped' })
-      .option('network', { alias: 'net', type: 'string', describe: 'bridge (default: the kapsel0 network) | none | host | a network from `kapsel network create`' })
+      .option('network', { alias: 'net', type: 'string', describe: 'none (default) | host | bridge | a network from `kapsel network create`' })
       .option('publish', { alias: 'p', type: 'string', describe: '[IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp] (repeatable; needs a bridge network)' })
       .option('ip', { type: 'string', describe: 'the address on the bridge network' })
       .option('isolation', { type: 'string', describe: 'container (vm: not yet)' })
