@@ -325,6 +325,17 @@ describe('containerd 1.6 drives the runtime through its runc v2 shim', {}, () =>
         assert.ok(!containers().includes(id), '--rm removed the container');
       });
 
+      if (rt.short === 'kapsel') {
+        // a VM container (README "MicroVM isolation") through the shim: one boot, seconds under TCG
+        engineTest('a VM container (run.kapsel.isolation=vm): the guest kernel, stdout and stderr apart, exit status', 'vm', (id) => {
+          const r = ctr(['run', ...runtimeFlags(), '--rm', '--annotation', 'run.kapsel.isolation=vm', IMG, id, 'sh', '-c', 'uname -r; cat /sys/class/dmi/id/sys_vendor; echo oops >&2; exit 3'], 120_000);
+          assert.equal(r.status, 3, r.stderr);
+          assert.match(r.stdout, /^\S+-cloud-amd64\nQEMU\n$/);
+          assert.match(r.stderr, /oops/);
+          assert.ok(!containers().includes(id), '--rm removed the container');
+        });
+      }
+
       engineTest('a failing create reaches the user with the runtime\'s error', 'nocmd', (id) => {
         const r = ctrRun([IMG, id, 'no-such-command']);
         assert.notEqual(r.status, 0);

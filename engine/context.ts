@@ -3,7 +3,7 @@
  * root), the runtime's state store, and where the native monitor and the CLI entry point live
  * (the monitor runs `node kapsel.js __monitor-create|__monitor-exit` for the TypeScript parts).
  */
-import { distPath, nativeBinaryPath } from '../runtime/stage/client.js';
+import { distPath, nativeBinaryPath } from '../common/install-paths.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { Logger } from '../common/log.js';
 import { DEFAULT_STORE_ROOT } from '../images/store.js';

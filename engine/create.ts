@@ -6,7 +6,7 @@ import { prepareNetworkFiles } from '../network/container-files.js';
 import { hostResolvConf, joinedNetnsPath } from './network.js';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nativeBinaryPath } from '../runtime/stage/client.js';
+import { nativeBinaryPath } from '../common/install-paths.js';
 import { KapselError } from '../common/errors.js';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';

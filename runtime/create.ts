@@ -35,6 +35,7 @@ import { killAndReap } from './signals.js';
 import { lastCap } from './host.js';
 import { effectiveDeviceRules } from './device-rules.js';
 import { bringLoopbackUp } from './loopback.js';
+import { createVmContainer, isVmSpec } from './vm-container.js';
 
 export interface CreateOptions {
   readonly id: string;
@@ -51,8 +52,8 @@ export interface CreateOptions {
 export interface CreatedContainer {
   readonly record: ContainerRecord;
   readonly pid: number;
-  /** The stage's child process handle, while `run` waits. */
-  readonly stage: StageProcess;
+  /** The stage's child process handle, while `run` waits (none for a VM container). */
+  readonly stage: StageProcess | undefined;
 }
 
 export function loadBundleSpec(bundle: string): Spec {
@@ -164,6 +165,7 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
   const linux = spec.linux ?? {};
   const rootPath = spec.root?.path ?? 'rootfs';
   const rootfs = isAbsolute(rootPath) ? rootPath : join(bundle, rootPath);
+  if (isVmSpec(spec)) return createVmContainer(sys, store, opts, spec, bundle, rootfs, log);
   const ns = planNamespaces(linux.namespaces ?? [], linux.uidMappings, linux.gidMappings, linux.timeOffsets);
   const inUserNs = ns.types.has('user');
   const last = lastCap();

@@ -27,6 +27,7 @@ import { openInRoot } from './rootfs/in-root.js';
 import { O_NOCTTY, O_RDWR, O_PATH, O_DIRECTORY, O_CLOEXEC, TIOCGPTN, TIOCSPTLCK } from '../sys/constants.js';
 import { killAndReap, waitForwardingSignals } from './signals.js';
 import { readProcStat } from './process-info.js';
+import { isVmRecord } from './vm-container.js';
 
 export interface ExecOptions {
   readonly id: string;
@@ -96,6 +97,8 @@ function containerPty(sys: Syscalls, pid: number, types: readonly NamespaceType[
 /** Returns the exit status (0 with --detach). */
 export async function execInContainer(sys: Syscalls, store: StateStore, opts: ExecOptions, log: Logger): Promise<number> {
   const record = store.read(opts.id);
+  // the container's pid is kapsel-vmm on the host: joining its namespaces would run on the host
+  if (isVmRecord(record)) throw new KapselError('ERR_UNSUPPORTED', `exec into VM container ${opts.id} is not supported yet`);
   const status = containerStatus(store, record);
   if (status === 'stopped') throw new KapselError('ERR_STATE', 'cannot exec in a stopped container');
   if (status === 'paused') throw new KapselError('ERR_STATE', 'cannot exec in a paused container');

@@ -4,8 +4,8 @@
 // module graph in one file, so a run reads one file instead of resolving and loading ~60 ES
 // modules. koffi (a native addon) and yargs (loaded only for help and unusual command lines)
 // stay outside and are required from node_modules. `import.meta.url` has one user,
-// runtime/stage/client.ts, which finds the native stage relative to its own file: the bundle
-// gives it that file's URL in dist/, so dist/ and native/build/ keep their relative places.
+// common/install-paths.ts, which finds native/build/ and dist/ relative to its own file: the
+// bundle gives it that file's URL in dist/, so dist/ and native/build/ keep their relative places.
 //
 // dist/bundle/<name>.cjs.cache is the bundle's build id and V8's code cache of it with every
 // function compiled (made with --no-lazy, and the flag put back before the cache is written: V8
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import vm from 'node:vm';
 import v8 from 'node:v8';
 
-const STAGE_CLIENT = '../runtime/stage/client.js';
+const IMPORT_META_URL_FILE = '../common/install-paths.js';
 
 async function loadEsbuild(root) {
   try {
@@ -51,7 +51,7 @@ export async function bundle(root, name) {
     target: 'node20',
     external: ['koffi', 'yargs'],
     define: { 'import.meta.url': '__kapsel_module_url' },
-    banner: { js: `var __kapsel_module_url = require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(STAGE_CLIENT)})).href;` },
+    banner: { js: `var __kapsel_module_url = require("node:url").pathToFileURL(require("node:path").join(__dirname, ${JSON.stringify(IMPORT_META_URL_FILE)})).href;` },
     logLevel: 'warning',
   });
   // the entry's `#!` line is kept by esbuild; the bundle is compiled as a function body

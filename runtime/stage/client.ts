@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { nativeBinaryPath } from '../../common/install-paths.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../../sys/constants.js';
 import type { Syscalls } from '../../sys/syscalls.js';
 import { SyscallError } from '../../sys/syscall-error.js';
@@ -24,19 +24,6 @@ export function stageBinaryPath(): string {
   return process.env['KAPSEL_STAGE'] ?? nativeBinaryPath('kapsel-stage');
 }
 
-// The install layout, from this file's place in dist/ (dist/runtime/stage/client.js). This is the
-// one module that reads import.meta.url: the bundle (scripts/bundle.mjs) maps it to this file's
-// dist/ path, so other modules ask here instead of reading their own.
-
-/** A binary that `make -C native` built: <root>/native/build/<name>. */
-export function nativeBinaryPath(name: string): string {
-  return fileURLToPath(new URL(`../../../native/build/${name}`, import.meta.url));
-}
-
-/** A file of the compiled tree: <root>/dist/<rel>. */
-export function distPath(rel: string): string {
-  return fileURLToPath(new URL(`../../${rel}`, import.meta.url));
-}
 
 let sealedCopy: number | undefined;
 
