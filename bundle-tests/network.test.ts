@@ -136,20 +136,30 @@ test('kapsel run --network NAME -p: served on 127.0.0.1, found by name from anot
 });
 
 test('kapsel run with no --network gets the default bridge, which goes with its last container; container:REF shares a namespace', async () => {
-  // the default: eth0 on the kapsel0 network with a default route
-  const def = kapsel(['run', '--rm', 'busybox', 'sh', '-c', 'ip -o -4 addr show eth0; ip route']);
-  assert.equal(def.status, 0, def.err);
-  assert.match(def.out, /eth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+/);
-  assert.match(def.out, /^default via /m);
+  // the default: eth0 on the store's default network (kapsel0) with a default route
+  const d = kapsel(['run', '-d', '--name', `def-${tag}`, 'busybox', 'sleep', '1000']);
+  assert.equal(d.status, 0, d.err);
+  let bridge = '';
+  try {
+    const net = JSON.parse(kapsel(['network', 'inspect', 'kapsel0']).out) as { bridge: string }[];
+    bridge = net[0]!.bridge;
+    const inside = kapsel(['exec', `def-${tag}`, 'sh', '-c', 'ip -o -4 addr show eth0; ip route']);
+    assert.equal(inside.status, 0, inside.err);
+    assert.match(inside.out, /eth0\s+inet \d+\.\d+\.\d+\.\d+\/\d+/);
+    assert.match(inside.out, /^default via /m);
+    assert.equal(spawnSync('ip', ['link', 'show', bridge]).status, 0, 'the bridge exists while the container runs');
+  } finally {
+    assert.equal(kapsel(['rm', '-f', `def-${tag}`]).status, 0);
+  }
   assert.equal(kapsel(['network', 'ls', '-q']).out.includes('kapsel0'), false, 'the default network went with its last container');
-  assert.equal(spawnSync('ip', ['link', 'show', 'kapsel0']).status, 1, 'its bridge is gone');
+  assert.notEqual(spawnSync('ip', ['link', 'show', bridge]).status, 0, `its bridge ${bridge} is gone`);
   // container:REF: a server on the target's loopback is reached from the joining container
-  const srv = kapsel(['run', '-d', '--name', `tgt-${tag}`, '--network', 'none', '--hostname', `tgt-${tag}`, 'busybox', 'httpd', '-f', '-p', '127.0.0.1:8081', '-h', '/etc']);
+  const srv = kapsel(['run', '-d', '--name', `tgt-${tag}`, '--network', 'none', '--hostname', `tgt-${tag}`, 'busybox', 'sh', '-c', 'mkdir /w && hostname > /w/name && exec httpd -f -p 127.0.0.1:8081 -h /w']);
   assert.equal(srv.status, 0, srv.err);
   try {
     let got = { status: 1 as number | null, out: '', err: '' };
     for (let i = 0; i < 30 && got.status !== 0; i++) {
-      got = kapsel(['run', '--rm', '--network', `container:tgt-${tag}`, 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8081/hostname']);
+      got = kapsel(['run', '--rm', '--network', `container:tgt-${tag}`, 'busybox', 'wget', '-q', '-O', '-', 'http://127.0.0.1:8081/name']);
       if (got.status !== 0) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(got.status, 0, got.err);

@@ -21,6 +21,7 @@ import { planNftTable, tableName } from './nft-plan.js';
 import { setForwardingNeeded, IP_FORWARD_RECORD } from './ip-forward.js';
 import { hostsFor, resolvConf } from './hosts.js';
 import type { Attachment, NetworkRecord, PortMapping } from './types.js';
+import { join } from 'node:path';
 
 export const DEFAULT_NETWORK = 'kapsel0';
 const DEFAULT_MTU = 1500;
@@ -114,7 +115,9 @@ export class NetworkManager {
       if (!contains(subnet, gw) || gw < hostRange(subnet).first || gw > hostRange(subnet).last) {
         throw new UsageError(`gateway ${gateway} is not a host address of ${formatSubnet(subnet)}`);
       }
-      const bridge = opts.bridge ?? (opts.name === DEFAULT_NETWORK ? DEFAULT_NETWORK : `kb-${hex(`${this.store.dir}/${opts.name}`, 12)}`);
+      // `kapsel0` is the default store's default bridge; another store (KAPSEL_STORE) gets its own
+      const ownName = opts.name === DEFAULT_NETWORK && this.store.dir === join(DEFAULT_STORE_ROOT, 'networks');
+      const bridge = opts.bridge ?? (ownName ? DEFAULT_NETWORK : `kb-${hex(`${this.store.dir}/${opts.name}`, 12)}`);
       if (bridge.length > 15 || !/^[a-zA-Z0-9_.-]+$/.test(bridge)) throw new UsageError(`invalid bridge name \`${bridge}\` (at most 15 characters)`);
       if (others.some((n) => n.bridge === bridge)) throw new KapselError('ERR_EXISTS', `bridge \`${bridge}\` is used by another network`);
       // kapsel deletes the bridge with the network: it must never adopt a link it did not create
