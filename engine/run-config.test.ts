@@ -29,7 +29,11 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.equal(hostConfigFrom({ ...base, network: 'container:abc' }).networkMode, 'container:abc');
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:', }), /needs a container name/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc', publish: ['1:1'] }), /-p\/--publish needs a bridge network/);
-  assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm' }), /--isolation vm: not yet supported/);
+  assert.equal(hostConfigFrom({ ...base, isolation: 'vm' }).isolation, 'vm');
+  assert.equal(hostConfigFrom({ ...base, isolation: 'vm' }).networkMode, 'none', 'a VM container has no network device yet');
+  assert.equal(hostConfigFrom({ ...base, isolation: 'default' }).isolation, undefined);
+  assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm', network: 'bridge' }), /--isolation vm: --network bridge not supported/);
+  assert.throws(() => hostConfigFrom({ ...base, isolation: 'hyperv' }), /invalid --isolation `hyperv`/);
   assert.throws(() => hostConfigFrom({ ...base, securityOpt: ['apparmor=x'] }), /invalid --security-opt/);
   assert.throws(() => hostConfigFrom({ ...base, stopSignal: 'SIGNOPE' }), /invalid signal/);
   assert.equal(hostConfigFrom({ ...base, network: 'host' }).networkMode, 'host');
