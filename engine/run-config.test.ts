@@ -39,6 +39,20 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.equal(hostConfigFrom({ ...base, network: 'host' }).networkMode, 'host');
 });
 
+test('--isolation vm: the runtime\'s annotation and OCI resources in the spec; VM-less flags refused', () => {
+  const spec = defaultSpec();
+  applyHostConfig(spec, hostConfigFrom({ ...base, isolation: 'vm', memory: '448m', cpus: '2' }));
+  assert.equal(spec.annotations?.['run.kapsel.isolation'], 'vm');
+  assert.equal(spec.linux?.resources?.memory?.limit, 448 * 1024 * 1024);
+  assert.equal(spec.linux?.resources?.cpu?.quota, 200_000);
+  const plain = defaultSpec();
+  applyHostConfig(plain, hostConfigFrom({ ...base, isolation: 'container' }));
+  assert.equal(plain.annotations?.['run.kapsel.isolation'], undefined);
+  for (const [flags, what] of [[{ volumes: ['/a:/b'] }, /-v\/--volume/], [{ tmpfs: ['/run'] }, /--tmpfs/], [{ init: true }, /--init/], [{ tty: true }, /-t\/--tty/], [{ network: 'host' }, /--network host/]] as const) {
+    assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm', ...flags }), what);
+  }
+});
+
 test('--init: kapsel-init bound read-only at /dev/init runs the command as its child', () => {
   const spec = defaultSpec();
   spec.process!.args = ['sh', '-c', 'true'];
