@@ -60,6 +60,8 @@ export interface HostConfig {
   readonly pidsLimit: number;
   readonly logMaxBytes: number;
   readonly logMaxFiles: number;
+  /** `--isolation vm`: the container runs in a microVM (absent: a container) */
+  readonly isolation?: 'vm';
 }
 
 export interface ContainerRecord {

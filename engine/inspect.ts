@@ -110,7 +110,7 @@ export function inspectContainer(ctx: EngineContext, ref: string): Record<string
       CpusetCpus: hc.cpusetCpus,
       PidsLimit: hc.pidsLimit,
       LogConfig: { Type: 'json-file', Config: { 'max-size': String(hc.logMaxBytes), 'max-file': String(hc.logMaxFiles) } },
-      Isolation: 'container',
+      Isolation: hc.isolation ?? 'container',
     },
     GraphDriver: { Name: 'copy', Data: { MergedDir: `${dir}/rootfs` } },
     Mounts: hc.binds.map((b) => {

@@ -29,10 +29,28 @@ test('bridge networks take -p and --ip; other modes refuse them; what is not bui
   assert.equal(hostConfigFrom({ ...base, network: 'container:abc' }).networkMode, 'container:abc');
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:', }), /needs a container name/);
   assert.throws(() => hostConfigFrom({ ...base, network: 'container:abc', publish: ['1:1'] }), /-p\/--publish needs a bridge network/);
-  assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm' }), /--isolation vm: not yet supported/);
+  assert.equal(hostConfigFrom({ ...base, isolation: 'vm' }).isolation, 'vm');
+  assert.equal(hostConfigFrom({ ...base, isolation: 'vm' }).networkMode, 'none', 'a VM container has no network device yet');
+  assert.equal(hostConfigFrom({ ...base, isolation: 'default' }).isolation, undefined);
+  assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm', network: 'bridge' }), /--isolation vm: --network bridge not supported/);
+  assert.throws(() => hostConfigFrom({ ...base, isolation: 'hyperv' }), /invalid --isolation `hyperv`/);
   assert.throws(() => hostConfigFrom({ ...base, securityOpt: ['apparmor=x'] }), /invalid --security-opt/);
   assert.throws(() => hostConfigFrom({ ...base, stopSignal: 'SIGNOPE' }), /invalid signal/);
   assert.equal(hostConfigFrom({ ...base, network: 'host' }).networkMode, 'host');
+});
+
+test('--isolation vm: the runtime\'s annotation and OCI resources in the spec; VM-less flags refused', () => {
+  const spec = defaultSpec();
+  applyHostConfig(spec, hostConfigFrom({ ...base, isolation: 'vm', memory: '448m', cpus: '2' }));
+  assert.equal(spec.annotations?.['run.kapsel.isolation'], 'vm');
+  assert.equal(spec.linux?.resources?.memory?.limit, 448 * 1024 * 1024);
+  assert.equal(spec.linux?.resources?.cpu?.quota, 200_000);
+  const plain = defaultSpec();
+  applyHostConfig(plain, hostConfigFrom({ ...base, isolation: 'container' }));
+  assert.equal(plain.annotations?.['run.kapsel.isolation'], undefined);
+  for (const [flags, what] of [[{ volumes: ['/a:/b'] }, /-v\/--volume/], [{ tmpfs: ['/run'] }, /--tmpfs/], [{ init: true }, /--init/], [{ tty: true }, /-t\/--tty/], [{ network: 'host' }, /--network host/]] as const) {
+    assert.throws(() => hostConfigFrom({ ...base, isolation: 'vm', ...flags }), what);
+  }
 });
 
 test('--init: kapsel-init bound read-only at /dev/init runs the command as its child', () => {

@@ -12,6 +12,7 @@ import type { Spec } from '../oci/runtime-spec.js';
 type LinuxSeccomp = NonNullable<NonNullable<Spec['linux']>['seccomp']>;
 import { parseMemoryBytes } from '../runtime/update.js';
 import { parseSignal } from '../runtime/signals.js';
+import { ISOLATION_ANNOTATION } from '../runtime/vm-container.js';
 import type { HostConfig, RestartPolicy } from './container-store.js';
 
 export interface RunFlags {
@@ -112,15 +113,24 @@ function capName(c: string): string {
 export function hostConfigFrom(f: RunFlags): HostConfig {
   const nanoCpus = f.cpus === undefined ? 0 : Math.round(Number(f.cpus) * 1e9);
   if (f.cpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new UsageError(`invalid value for --cpus: \`${f.cpus}\``);
-  const network = f.network ?? 'bridge'; // docker's default: the kapsel0 bridge network
+  const vm = isolationIsVm(f);
+  // docker's default: the kapsel0 bridge network; a VM container has no network device yet
+  const network = f.network ?? (vm ? 'none' : 'bridge');
   if (network === 'container:') throw new UsageError('--network container: needs a container name or id');
   if (!isBridgeMode(network)) {
     if ((f.publish ?? []).length > 0) throw new UsageError(`-p/--publish needs a bridge network, not --network ${network}`, { hint: 'add --network bridge (or a network made with `kapsel network create`)' });
     if (f.ip !== undefined) throw new UsageError(`--ip needs a bridge network, not --network ${network}`);
   }
   const portBindings = (f.publish ?? []).map(parsePublish);
-  if (f.isolation !== undefined && f.isolation !== 'container' && f.isolation !== 'default') {
-    throw new KapselError('ERR_NOT_YET', `--isolation ${f.isolation}: not yet supported (only container)`);
+  if (vm) {
+    const unsupported = [
+      network !== 'none' && `--network ${network}`,
+      (f.volumes ?? []).length > 0 && '-v/--volume',
+      (f.tmpfs ?? []).length > 0 && '--tmpfs',
+      f.init === true && '--init',
+      f.tty === true && '-t/--tty',
+    ].filter((x): x is string => typeof x === 'string');
+    if (unsupported.length > 0) throw new UsageError(`--isolation vm: ${unsupported.join(', ')} not supported for VM containers yet`, { hint: 'VM containers run with --network none, without volumes or a terminal' });
   }
   for (const s of f.securityOpt ?? []) {
     if (!/^(seccomp[=:].+|no-new-privileges(:true|:false|=true|=false)?)$/.test(s)) {
@@ -150,7 +160,15 @@ export function hostConfigFrom(f: RunFlags): HostConfig {
     pidsLimit: f.pidsLimit ?? 0,
     logMaxBytes: parseLogOpts(f.logOpts ?? []).maxBytes,
     logMaxFiles: parseLogOpts(f.logOpts ?? []).maxFiles,
+    ...(vm && { isolation: 'vm' as const }),
   };
+}
+
+/** --isolation: container (or default, docker's word) or vm (README "MicroVM isolation"). */
+function isolationIsVm(f: RunFlags): boolean {
+  if (f.isolation === undefined || f.isolation === 'container' || f.isolation === 'default') return false;
+  if (f.isolation === 'vm') return true;
+  throw new UsageError(`invalid --isolation \`${f.isolation}\`: use container, default or vm`);
 }
 
 function bindMount(spec: string): { source: string; destination: string; readonly: boolean } {
@@ -185,6 +203,8 @@ export function applyHostConfig(spec: Spec, hc: HostConfig, initBinary = ''): vo
     proc.args = [INIT_PATH, '--', ...(proc.args ?? [])];
   }
   const linux = (spec.linux ??= {});
+  // kapsel-runtime boots the container in a VM (runtime/vm-container.ts); limits size the VM
+  if (hc.isolation === 'vm') spec.annotations = { ...(spec.annotations ?? {}), [ISOLATION_ANNOTATION]: 'vm' };
   // docker's defaults, not runc's: its 14 capabilities, no_new_privs only on request
   let caps = hc.privileged ? ALL_CAPS : [...DOCKER_DEFAULT_CAPS];
   if (hc.capAdd.includes('ALL')) caps = ALL_CAPS;

@@ -43,6 +43,12 @@ export interface BootOptions {
   readonly pidFile: string;
   /** cgroup.procs files the supervisor joins before the VMM starts. */
   readonly cgroupProcs: readonly string[];
+  /**
+   * Runs kapsel-vmm's command line (argv[0] absolute) to completion and returns its wait
+   * status; by default a child of this process with stdio inherited (the kapsel engine has its
+   * monitor's stage run it instead, so the supervisor becomes the monitor's child).
+   */
+  readonly run?: (argv: readonly string[]) => number;
 }
 
 export interface Hypervisor {

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import type { BootOptions, Hypervisor, PreparedVm, VmDefinition } from './hypervisor.js';
 import { nativeBinaryPath } from '../common/install-paths.js';
@@ -80,13 +80,22 @@ export class QemuHypervisor implements Hypervisor {
     const errorFile = `${opts.pidFile}.error`;
     const args = ['--pid-file', opts.pidFile, '--fifo', opts.fifo, '--log', vm.definition.log, '--error-file', errorFile];
     for (const p of opts.cgroupProcs) args.push('--cgroup-procs', p);
-    // stdio inherited: the supervisor keeps it for the container's process
-    const r = spawnSync(supervisor, [...args, '--', ...vm.argv], { stdio: 'inherit' });
-    if (r.error !== undefined) throw new KapselError('ERR_VM_BOOT', `start \`${supervisor}\`: ${r.error.message}`, { cause: r.error, hint: 'build the native helpers: make -C native' });
-    if (r.status !== 0) {
+    let status: number | null;
+    if (opts.run !== undefined) {
+      if (!existsSync(supervisor)) throw new KapselError('ERR_VM_BOOT', `start \`${supervisor}\`: no such file`, { hint: 'build the native helpers: make -C native' });
+      const w = opts.run([resolve(supervisor), ...args, '--', ...vm.argv]);
+      // wait(2) status: exited normally -> its code, else (a signal) no code
+      status = (w & 0x7f) === 0 ? (w >> 8) & 0xff : null;
+    } else {
+      // stdio inherited: the supervisor keeps it for the container's process
+      const r = spawnSync(supervisor, [...args, '--', ...vm.argv], { stdio: 'inherit' });
+      if (r.error !== undefined) throw new KapselError('ERR_VM_BOOT', `start \`${supervisor}\`: ${r.error.message}`, { cause: r.error, hint: 'build the native helpers: make -C native' });
+      status = r.status;
+    }
+    if (status !== 0) {
       const text = safeRead(errorFile).trim().replace(/^kapsel-vmm: /, '');
       rmSync(errorFile, { force: true });
-      throw new KapselError('ERR_VM_BOOT', `start the VM: ${text || `kapsel-vmm exit status ${String(r.status)}`}`);
+      throw new KapselError('ERR_VM_BOOT', `start the VM: ${text || `kapsel-vmm exit status ${String(status)}`}`);
     }
     return Number(readFileSync(opts.pidFile, 'utf8'));
   }

@@ -18,6 +18,10 @@
  *   parent -> init     FINALIZE    credentials, capabilities, seccomp, cwd, argv, env (+ fds)
  *   init   -> parent   READY       sync 3: everything applied; init now waits on the exec fifo
  *   any    -> parent   ERROR       u32 errno + message; the sender exits
+ *   parent -> stage0   SPAWN       instead of BOOTSTRAP: argv + env of a host helper (a VM
+ *                                  container's kapsel-vmm); stage0 forks and execs it with its
+ *                                  own stdio, waits for it, and exits after
+ *   stage0 -> parent   EXITED      u32 wait status of that helper
  * After READY the init blocks opening the exec fifo for writing (until `start` opens it for
  * reading), then execs. Without a fifo it execs at once (exec and run paths).
  */
@@ -66,6 +70,8 @@ enum msg_type {
 	MSG_FINALIZE = 7,
 	MSG_READY = 8,
 	MSG_ERROR = 9,
+	MSG_SPAWN = 10,
+	MSG_EXITED = 11,
 };
 
 enum tag {
@@ -260,10 +266,47 @@ static int join_rank(int nstype)
 	}
 }
 
+/* SPAWN: run a host helper as our child (so its orphans go to our parent, the engine's
+ * monitor, a subreaper) and report its wait status. Its argv[0] is an absolute path. */
+__attribute__((noreturn)) static void spawn_helper(const struct msg *m)
+{
+	static char *argv[MAX_LIST + 1], *envp[MAX_LIST + 1];
+	int argc = 0, envc = 0;
+	struct tlv_iter it = { m->payload, m->payload + m->len };
+	uint16_t tag;
+	const unsigned char *v;
+	uint32_t len;
+	while (tlv_next(&it, &tag, &v, &len)) {
+		if (tag == T_ARG && argc < MAX_LIST)
+			argv[argc++] = (char *)str(v, len);
+		else if (tag == T_ENV && envc < MAX_LIST)
+			envp[envc++] = (char *)str(v, len);
+	}
+	if (argc == 0 || argv[0][0] != '/')
+		bail(EINVAL, "spawn: argv[0] must be an absolute path");
+	pid_t pid = fork();
+	if (pid < 0)
+		bail(errno, "fork %s", argv[0]);
+	if (pid == 0) {
+		fcntl(sync_fd, F_SETFD, FD_CLOEXEC);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			bail(errno, "wait for %s", argv[0]);
+	uint32_t st = (uint32_t)status;
+	send_msg(MSG_EXITED, &st, 4, -1);
+	_exit(0);
+}
+
 static void bootstrap(int *setsid_flag)
 {
 	struct msg m;
 	recv_msg(&m);
+	if (m.type == MSG_SPAWN)
+		spawn_helper(&m);
 	if (m.type != MSG_BOOTSTRAP)
 		bail(EPROTO, "expected bootstrap, got %u", m.type);
 

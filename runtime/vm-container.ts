@@ -26,6 +26,8 @@ import { readProcStat } from './process-info.js';
 import { openContainerCgroup, type ContainerCgroup } from './container-cgroup.js';
 import { killAndReap } from './signals.js';
 import type { CreateOptions, CreatedContainer } from './create.js';
+import type { StageProcess } from './stage/client.js';
+import { MessageWriter, MsgType, Tag } from './stage/protocol.js';
 
 export const ISOLATION_ANNOTATION = 'run.kapsel.isolation';
 const CONTROL_PORT = 'kapsel';
@@ -49,8 +51,6 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
   const proc = spec.process!;
   if (proc.terminal) throw new KapselError('ERR_UNSUPPORTED', 'VM containers do not support process.terminal yet', { hint: 'run without -t' });
   if ((opts.preserveFds ?? 0) > 0) throw new KapselError('ERR_UNSUPPORTED', 'VM containers cannot receive --preserve-fds');
-  // the kapsel engine's monitor forks the stage; kapsel-vmm would not be its child (README "MicroVM isolation")
-  if (opts.spawnStage !== undefined) throw new KapselError('ERR_UNSUPPORTED', 'VM containers cannot run under the kapsel engine\'s monitor yet', { hint: 'use kapsel-runtime or containerd with the annotation run.kapsel.isolation=vm' });
   const linux = spec.linux ?? {};
   const accel: AcceleratorInfo = detectAccelerator(setting(spec, 'run.kapsel.vm.accelerator', 'KAPSEL_VM_ACCELERATOR'));
   const kernel = findKernel(spec.vm?.kernel.path ?? setting(spec, 'run.kapsel.vm.kernel', 'KAPSEL_VM_KERNEL'));
@@ -144,10 +144,14 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
     store.write(record);
     // kapsel-vmm's first process exits once the VMM runs; we adopt the supervisor (run waits for it)
     sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const spawnStage = opts.spawnStage;
     const pid = hypervisor.boot(vm, {
       fifo: store.fifoPath(opts.id),
       pidFile: join(dir, 'vmm.pid'),
       cgroupProcs: Object.values(record.cgroupPaths).map((p) => join(p, 'cgroup.procs')),
+      // the kapsel engine: its monitor's stage runs kapsel-vmm, so the supervisor (the
+      // container's pid) is re-parented to the monitor, which reaps it and records the exit
+      ...(spawnStage !== undefined ? { run: (argv: readonly string[]) => runInStage(spawnStage(), argv) } : {}),
     });
     record.pid = pid;
     record.pidStartTime = readProcStat(pid)?.startTime ?? '';
@@ -165,6 +169,18 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
     }
     store.remove(opts.id);
     throw err;
+  }
+}
+
+function runInStage(stage: StageProcess, argv: readonly string[]): number {
+  try {
+    const w = new MessageWriter(MsgType.SPAWN);
+    for (const a of argv) w.str(Tag.ARG, a);
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) w.str(Tag.ENV, `${k}=${v}`);
+    stage.send(w.finish());
+    return stage.expect(MsgType.EXITED).payload.readUInt32LE(0);
+  } finally {
+    stage.close();
   }
 }
 

@@ -39,7 +39,7 @@ export function runCommand(command: readonly string[]): CommandModule {
       .option('network', { alias: 'net', type: 'string', describe: 'bridge (default: the kapsel0 network) | none | host | a network from `kapsel network create`' })
       .option('publish', { alias: 'p', type: 'string', describe: '[IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp] (repeatable; needs a bridge network)' })
       .option('ip', { type: 'string', describe: 'the address on the bridge network' })
-      .option('isolation', { type: 'string', describe: 'container (vm: not yet)' })
+      .option('isolation', { type: 'string', describe: 'container (default) or vm: run the container in a microVM' })
       .option('log-opt', { type: 'string', describe: 'max-size=SIZE, max-file=N (json-file log rotation)' }),
     handler: async (argv) => {
       const ctx = await engine();

@@ -14,6 +14,9 @@ export const MsgType = {
   FINALIZE: 7,
   READY: 8,
   ERROR: 9,
+  /** instead of BOOTSTRAP: run a host helper (kapsel-vmm) as the stage's child, report its wait status */
+  SPAWN: 10,
+  EXITED: 11,
 } as const;
 
 export const Tag = {
