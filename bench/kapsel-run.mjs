@@ -81,9 +81,9 @@ try {
   podman(undefined, ['load', '-i', img.archive]);
   img.cleanup();
   // warm both: kapsel builds its embedded busybox image on first use
-  sh(KAPSEL, ['run', '--rm', 'busybox', 'true']);
+  sh(KAPSEL, ['run', '--rm', '--network', 'none', 'busybox', 'true']);
   const contenders = [
-    { name: 'kapsel run --rm', run: () => sh(KAPSEL, ['run', '--rm', 'busybox', 'true']) },
+    { name: 'kapsel run --rm --network none', run: () => sh(KAPSEL, ['run', '--rm', '--network', 'none', 'busybox', 'true']) },
     { name: 'podman run --rm (crun)', run: () => podman('/usr/bin/crun', ['run', '--rm', '--network', 'none', IMAGE, 'true']) },
     { name: 'podman run --rm (runc)', run: () => podman('/usr/sbin/runc', ['run', '--rm', '--network', 'none', IMAGE, 'true']) },
   ];
