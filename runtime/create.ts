@@ -19,6 +19,7 @@ import type { Syscalls } from '../sys/syscalls.js';
 import { compileSeccomp } from '../sys/seccomp.js';
 import { parseSpec } from '../oci/validate.js';
 import type { Hook, Spec, State } from '../oci/runtime-spec.js';
+import { ociState } from './oci-state.js';
 import { planNamespaces, toHostId, type NamespacePlan } from '../namespaces/plan.js';
 import { inNamespaces } from '../namespaces/enter.js';
 import { planProcess, type ProcessPlan } from './process-plan.js';
@@ -67,17 +68,7 @@ export function loadBundleSpec(bundle: string): Spec {
   return parseSpec(text, path, { requireProcess: true });
 }
 
-/** The state JSON of runtime-spec runtime.md "State", given to hooks and printed by `state`. */
-export function ociState(record: ContainerRecord, status: State['status']): State {
-  return {
-    ociVersion: '1.2.0',
-    id: record.id,
-    status,
-    pid: record.pid,
-    bundle: record.bundle,
-    annotations: record.annotations,
-  };
-}
+export { ociState };
 
 function bootstrapMessage(ns: NamespacePlan): Buffer {
   const w = new MessageWriter(MsgType.BOOTSTRAP).u32(Tag.CLONE_FLAGS, ns.cloneFlags).flag(Tag.SETSID);

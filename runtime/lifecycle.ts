@@ -11,7 +11,7 @@ import type { ContainerRecord, StateStore } from './state-store.js';
 import { containerStatus } from './status.js';
 import { isAlive } from './process-info.js';
 import { runHooksWarnOnly } from './hooks.js';
-import { ociState } from './create.js';
+import { ociState } from './oci-state.js';
 import { signalProcess, waitGone } from './signals.js';
 import { thawRecorded } from './cgroup-cleanup.js';
 

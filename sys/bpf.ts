@@ -15,7 +15,7 @@
  * x86_64 only (syscall number and union bpf_attr offsets).
  */
 import { closeSync } from 'node:fs';
-import koffi from 'koffi';
+import { koffi, type Koffi } from './ffi.js';
 import { SyscallError } from './syscall-error.js';
 
 /** arch/x86/entry/syscalls/syscall_64.tbl */
@@ -44,19 +44,23 @@ const QUERY_MAX_PROGRAMS = 64;
 const VERIFIER_LOG_BYTES = 64 * 1024;
 const EINVAL = 22;
 
-const libc = koffi.load('libc.so.6');
-const bpfCall = libc.func('long syscall(long nr, int cmd, void *attr, unsigned int size)');
+let bpfSyscall: ReturnType<ReturnType<Koffi['load']>['func']> | undefined;
+
+function bpfCall(nr: number, cmd: number, attr: Buffer, size: number): number | bigint {
+  bpfSyscall ??= koffi().load('libc.so.6').func('long syscall(long nr, int cmd, void *attr, unsigned int size)');
+  return bpfSyscall(nr, cmd, attr, size) as number | bigint;
+}
 
 function bpf(cmd: number, attr: Buffer, what: string): number {
   // FFI: `attr` (ATTR_BYTES, owned by the caller) is read and written during the call only;
   // pointers inside it refer to Buffers the caller keeps referenced until we return.
   const ret = Number(bpfCall(SYS_bpf, cmd, attr, attr.length));
-  if (ret < 0) throw new SyscallError('bpf', koffi.errno(), what);
+  if (ret < 0) throw new SyscallError('bpf', koffi().errno(), what);
   return ret;
 }
 
 function address(buf: Buffer): bigint {
-  return koffi.address(buf);
+  return koffi().address(buf);
 }
 
 function closeQuietly(fd: number): void {

@@ -9,7 +9,7 @@
  * netlink socket it opens during the call, so the commands act on the calling thread's network
  * namespace.
  */
-import koffi from 'koffi';
+import { koffi, type Koffi } from './ffi.js';
 import { KapselError } from '../common/errors.js';
 
 const NFT_CTX_DEFAULT = 0;
@@ -32,9 +32,9 @@ let bindings: Bindings | undefined;
 
 function lib(): Bindings {
   if (bindings !== undefined) return bindings;
-  let nft: ReturnType<typeof koffi.load>;
+  let nft: ReturnType<Koffi['load']>;
   try {
-    nft = koffi.load('libnftables.so.1');
+    nft = koffi().load('libnftables.so.1');
   } catch (err) {
     throw new KapselError('ERR_NFT_UNAVAILABLE', 'load libnftables.so.1', {
       hint: 'install the libnftables1 package (apt-get install libnftables1)',

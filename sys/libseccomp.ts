@@ -10,7 +10,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import koffi from 'koffi';
+import { koffi } from './ffi.js';
 import { SyscallError } from './syscall-error.js';
 
 // enum scmp_filter_attr
@@ -80,8 +80,8 @@ let bindings: Bindings | undefined;
 
 function lib(): Bindings {
   if (bindings !== undefined) return bindings;
-  const scmp = koffi.load('libseccomp.so.2');
-  const libc = koffi.load('libc.so.6');
+  const scmp = koffi().load('libseccomp.so.2');
+  const libc = koffi().load('libc.so.6');
   // FFI: scmp_filter_ctx is `void *`; koffi hands it back as a bigint address (null for NULL).
   // Strings (syscall and arch names, the memfd name) are copied into temporary C strings that
   // live for the call only; libseccomp and memfd_create keep no pointer to them.
@@ -218,7 +218,7 @@ export class SeccompFilter {
   #export(write: (ctx: Ctx, fd: number) => number, fn: string): Buffer {
     const ctx = this.#live;
     const fd = lib().memfdCreate('kapsel-seccomp', MFD_CLOEXEC);
-    if (fd < 0) throw new SyscallError('memfd_create', koffi.errno(), 'memfd_create `kapsel-seccomp`');
+    if (fd < 0) throw new SyscallError('memfd_create', koffi().errno(), 'memfd_create `kapsel-seccomp`');
     try {
       check(write(ctx, fd), fn);
       const size = fs.fstatSync(fd).size;

@@ -7,7 +7,7 @@
  * see a zstd layer. libzstd reports errors as size_t values that ZSTD_isError() recognises;
  * those become SyscallError with errno EIO and the function and libzstd's message.
  */
-import koffi from 'koffi';
+import { koffi } from './ffi.js';
 import { SyscallError } from './syscall-error.js';
 
 const EIO = 5;
@@ -35,7 +35,7 @@ let bindings: Bindings | undefined;
 
 function lib(): Bindings {
   if (bindings !== undefined) return bindings;
-  const zstd = koffi.load('libzstd.so.1');
+  const zstd = koffi().load('libzstd.so.1');
   // FFI: ZSTD_DStream * is opaque; koffi hands it back as a bigint address (null for NULL) and it
   // lives until ZSTD_freeDStream. Buffers passed as `void *` are borrowed for the call only.
   bindings = {
@@ -94,12 +94,12 @@ export function createZstdDecoder(): ZstdDecoder {
       if (!open) throw new SyscallError('ZSTD_decompressStream', EIO, 'zstd: decoder is closed');
       const produced: Buffer[] = [];
       // FFI: `chunk` and each `out` stay referenced in this frame while libzstd reads/writes them.
-      inBuf.writeBigUInt64LE(BigInt(koffi.address(chunk)), 0);
+      inBuf.writeBigUInt64LE(BigInt(koffi().address(chunk)), 0);
       inBuf.writeBigUInt64LE(BigInt(chunk.length), 8);
       inBuf.writeBigUInt64LE(0n, 16);
       for (;;) {
         const out = Buffer.allocUnsafeSlow(OUT_CHUNK_BYTES);
-        outBuf.writeBigUInt64LE(BigInt(koffi.address(out)), 0);
+        outBuf.writeBigUInt64LE(BigInt(koffi().address(out)), 0);
         outBuf.writeBigUInt64LE(BigInt(out.length), 8);
         outBuf.writeBigUInt64LE(0n, 16);
         const hint = check(z.decompressStream(zds, outBuf, inBuf), 'ZSTD_decompressStream', 'zstd: decompress');

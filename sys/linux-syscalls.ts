@@ -2,74 +2,86 @@
  * The real Syscalls: libc through koffi. The only file that loads the FFI library.
  * Each binding names its man page; calls that glibc 2.36 lacks go through syscall(2).
  */
-import koffi from 'koffi';
+import { koffi } from './ffi.js';
 import { SyscallError } from './syscall-error.js';
 import type { ReceivedMessage, Syscalls, WaitResult } from './syscalls.js';
 import { SCM_RIGHTS, SOL_SOCKET, SYS_openat2, SYS_pivot_root, AF_UNIX, SOCK_STREAM, SOCK_CLOEXEC } from './constants.js';
 
-const libc = koffi.load('libc.so.6');
+function declare() {
+  const libc = koffi().load('libc.so.6');
+  return {
+    mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
+    umount2: libc.func('int umount2(const char *target, int flags)'),
+    pivotRoot: libc.func('long syscall(long nr, const char *new_root, const char *put_old)'),
+    fsconfig: libc.func('int fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux)'),
+    fsmount: libc.func('int fsmount(int fd, unsigned int flags, unsigned int attr_flags)'),
+    moveMount: libc.func('int move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags)'),
+    openTree: libc.func('int open_tree(int dirfd, const char *path, unsigned int flags)'),
+    fsopen: libc.func('int fsopen(const char *fsname, unsigned int flags)'),
+    mountSetattr: libc.func('int mount_setattr(int dirfd, const char *path, unsigned int flags, void *attr, size_t size)'),
+    memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
+    fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
+    dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
+    setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
+    unshare: libc.func('int unshare(int flags)'),
+    setns: libc.func('int setns(int fd, int nstype)'),
+    sethostname: libc.func('int sethostname(const char *name, size_t len)'),
+    setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
+    open: libc.func('int open(const char *path, int flags, unsigned int mode)'),
+    openat2: libc.func('long syscall(long nr, int dirfd, const char *path, void *how, size_t size)'),
+    close: libc.func('int close(int fd)'),
+    mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
+    mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
+    readlinkat: libc.func('long readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)'),
+    unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
+    symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
+    fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
+    fchmod: libc.func('int fchmod(int fd, unsigned int mode)'),
+    fchdir: libc.func('int fchdir(int fd)'),
+    chdir: libc.func('int chdir(const char *path)'),
+    chroot: libc.func('int chroot(const char *path)'),
+    mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
+    flock: libc.func('int flock(int fd, int operation)'),
+    lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
+    lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
+    llistxattr: libc.func('long llistxattr(const char *path, _Out_ void *list, size_t size)'),
+    ioctlInt: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
+    ioctlBuffer: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
+    read: libc.func('long read(int fd, void *buf, size_t count)'),
+    write: libc.func('long write(int fd, const void *buf, size_t count)'),
+    socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
+    socket: libc.func('int socket(int domain, int type, int protocol)'),
+    bind: libc.func('int bind(int fd, const void *addr, unsigned int len)'),
+    listen: libc.func('int listen(int fd, int backlog)'),
+    accept4: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
+    connect: libc.func('int connect(int fd, const void *addr, unsigned int len)'),
+    sendmsg: libc.func('long sendmsg(int fd, const void *msg, int flags)'),
+    recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
+    getpid: libc.func('int getpid(void)'),
+    kill: libc.func('int kill(int pid, int sig)'),
+    pidfdOpen: libc.func('int pidfd_open(int pid, unsigned int flags)'),
+    pidfdSendSignal: libc.func('int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)'),
+    prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
+    setfsuid: libc.func('int setfsuid(unsigned int uid)'),
+    setfsgid: libc.func('int setfsgid(unsigned int gid)'),
+    prlimit: libc.func('int prlimit(int pid, int resource, const void *new_limit, void *old_limit)'),
+    waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
+  };
+}
 
-const fn = {
-  mount: libc.func('int mount(const char *source, const char *target, const char *fstype, unsigned long flags, const char *data)'),
-  umount2: libc.func('int umount2(const char *target, int flags)'),
-  pivotRoot: libc.func('long syscall(long nr, const char *new_root, const char *put_old)'),
-  fsconfig: libc.func('int fsconfig(int fd, unsigned int cmd, const char *key, const char *value, int aux)'),
-  fsmount: libc.func('int fsmount(int fd, unsigned int flags, unsigned int attr_flags)'),
-  moveMount: libc.func('int move_mount(int from_dirfd, const char *from_path, int to_dirfd, const char *to_path, unsigned int flags)'),
-  openTree: libc.func('int open_tree(int dirfd, const char *path, unsigned int flags)'),
-  fsopen: libc.func('int fsopen(const char *fsname, unsigned int flags)'),
-  mountSetattr: libc.func('int mount_setattr(int dirfd, const char *path, unsigned int flags, void *attr, size_t size)'),
-  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
-  fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
-  dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
-  setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
-  unshare: libc.func('int unshare(int flags)'),
-  setns: libc.func('int setns(int fd, int nstype)'),
-  sethostname: libc.func('int sethostname(const char *name, size_t len)'),
-  setdomainname: libc.func('int setdomainname(const char *name, size_t len)'),
-  open: libc.func('int open(const char *path, int flags, unsigned int mode)'),
-  openat2: libc.func('long syscall(long nr, int dirfd, const char *path, void *how, size_t size)'),
-  close: libc.func('int close(int fd)'),
-  mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
-  mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
-  readlinkat: libc.func('long readlinkat(int dirfd, const char *path, _Out_ uint8_t *buf, size_t size)'),
-  unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
-  symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
-  fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
-  fchmod: libc.func('int fchmod(int fd, unsigned int mode)'),
-  fchdir: libc.func('int fchdir(int fd)'),
-  chdir: libc.func('int chdir(const char *path)'),
-  chroot: libc.func('int chroot(const char *path)'),
-  mkfifo: libc.func('int mkfifo(const char *path, unsigned int mode)'),
-  flock: libc.func('int flock(int fd, int operation)'),
-  lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, const void *value, size_t size, int flags)'),
-  lgetxattr: libc.func('long lgetxattr(const char *path, const char *name, _Out_ void *value, size_t size)'),
-  llistxattr: libc.func('long llistxattr(const char *path, _Out_ void *list, size_t size)'),
-  ioctlInt: libc.func('int ioctl(int fd, unsigned long request, _Inout_ int *value)'),
-  ioctlBuffer: libc.func('int ioctl(int fd, unsigned long request, void *arg)'),
-  read: libc.func('long read(int fd, void *buf, size_t count)'),
-  write: libc.func('long write(int fd, const void *buf, size_t count)'),
-  socketpair: libc.func('int socketpair(int domain, int type, int protocol, _Out_ int *sv)'),
-  socket: libc.func('int socket(int domain, int type, int protocol)'),
-  bind: libc.func('int bind(int fd, const void *addr, unsigned int len)'),
-  listen: libc.func('int listen(int fd, int backlog)'),
-  accept4: libc.func('int accept4(int fd, void *addr, void *len, int flags)'),
-  connect: libc.func('int connect(int fd, const void *addr, unsigned int len)'),
-  sendmsg: libc.func('long sendmsg(int fd, const void *msg, int flags)'),
-  recvmsg: libc.func('long recvmsg(int fd, void *msg, int flags)'),
-  getpid: libc.func('int getpid(void)'),
-  kill: libc.func('int kill(int pid, int sig)'),
-  pidfdOpen: libc.func('int pidfd_open(int pid, unsigned int flags)'),
-  pidfdSendSignal: libc.func('int pidfd_send_signal(int pidfd, int sig, void *info, unsigned int flags)'),
-  prctl: libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)'),
-  setfsuid: libc.func('int setfsuid(unsigned int uid)'),
-  setfsgid: libc.func('int setfsgid(unsigned int gid)'),
-  prlimit: libc.func('int prlimit(int pid, int resource, const void *new_limit, void *old_limit)'),
-  waitpid: libc.func('int waitpid(int pid, _Out_ int *status, int options)'),
-};
+type Bindings = ReturnType<typeof declare>;
+let bindings: Bindings | undefined;
+
+/** libc's functions, declared on first use (loading koffi is most of a short command's FFI cost). */
+const fn = new Proxy({} as Bindings, {
+  get: (_target, name) => {
+    bindings ??= declare();
+    return bindings[name as keyof Bindings];
+  },
+});
 
 function fail(syscall: string, what?: string, path?: string): never {
-  throw new SyscallError(syscall, koffi.errno(), what, path);
+  throw new SyscallError(syscall, koffi().errno(), what, path);
 }
 
 function check(ret: number | bigint, syscall: string, what?: string, path?: string): number {
@@ -91,10 +103,10 @@ const CMSG_HDR = 16; // struct cmsghdr: size_t len, int level, int type
 
 function buildMsghdr(iov: Buffer, control: Buffer | null): Buffer {
   const msg = Buffer.alloc(MSGHDR_SIZE);
-  msg.writeBigUInt64LE(koffi.address(iov), 16);
+  msg.writeBigUInt64LE(koffi().address(iov), 16);
   msg.writeBigUInt64LE(1n, 24);
   if (control !== null) {
-    msg.writeBigUInt64LE(koffi.address(control), 32);
+    msg.writeBigUInt64LE(koffi().address(control), 32);
     msg.writeBigUInt64LE(BigInt(control.length), 40);
   }
   return msg;
@@ -102,7 +114,7 @@ function buildMsghdr(iov: Buffer, control: Buffer | null): Buffer {
 
 function buildIovec(data: Buffer): Buffer {
   const iov = Buffer.alloc(16);
-  iov.writeBigUInt64LE(koffi.address(data), 0);
+  iov.writeBigUInt64LE(koffi().address(data), 0);
   iov.writeBigUInt64LE(BigInt(data.length), 8);
   return iov;
 }
@@ -253,7 +265,7 @@ export class LinuxSyscalls implements Syscalls {
       const buf = Buffer.alloc(Math.max(size, 1));
       const got = Number(fn.lgetxattr(path, name, buf, size));
       if (got >= 0) return buf.subarray(0, got);
-      if (koffi.errno() !== 34 /* ERANGE */) fail('lgetxattr', `get xattr \`${name}\` of \`${path}\``, path);
+      if (koffi().errno() !== 34 /* ERANGE */) fail('lgetxattr', `get xattr \`${name}\` of \`${path}\``, path);
     }
   }
   llistxattr(path: string): string[] {
@@ -264,7 +276,7 @@ export class LinuxSyscalls implements Syscalls {
       const buf = Buffer.alloc(size);
       const got = Number(fn.llistxattr(path, buf, size));
       if (got >= 0) return buf.subarray(0, got).toString('utf8').split('\0').filter((n) => n !== '');
-      if (koffi.errno() !== 34 /* ERANGE */) fail('llistxattr', `list xattrs of \`${path}\``, path);
+      if (koffi().errno() !== 34 /* ERANGE */) fail('llistxattr', `list xattrs of \`${path}\``, path);
     }
   }
   flock(fd: number, operation: number): void {
@@ -340,7 +352,7 @@ export class LinuxSyscalls implements Syscalls {
     const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
     const addr = unixAddress(fd, path, 'connect');
     if (fn.connect(fd, addr, 110) < 0) {
-      const errno = koffi.errno();
+      const errno = koffi().errno();
       fn.close(fd);
       throw new SyscallError('connect', errno, `connect \`${path}\``, path);
     }
@@ -350,7 +362,7 @@ export class LinuxSyscalls implements Syscalls {
     const fd = check(fn.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), 'socket');
     const addr = unixAddress(fd, path, 'bind');
     if (fn.bind(fd, addr, 110) < 0 || fn.listen(fd, 16) < 0) {
-      const errno = koffi.errno();
+      const errno = koffi().errno();
       fn.close(fd);
       throw new SyscallError('bind', errno, `listen on \`${path}\``, path);
     }
