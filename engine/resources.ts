@@ -10,6 +10,7 @@ import { resourcesFromFlags, updateContainer, type UpdateFlags } from '../runtim
 import type { EngineContext } from './context.js';
 import type { ContainerRecord, HostConfig } from './container-store.js';
 import { deriveState } from './status.js';
+import { cpuQuotaOf, parseCpus } from './run-config.js';
 
 export interface StatsRow {
   readonly Id: string;
@@ -72,15 +73,15 @@ export interface UpdateRequest {
 /** `kapsel update`: new limits on the running container's cgroup, and in its record. */
 export async function updateLimits(ctx: EngineContext, ref: string, u: UpdateRequest): Promise<string> {
   const rec = running(ctx, ref);
-  const nanoCpus = u.cpus === undefined ? undefined : Math.round(Number(u.cpus) * 1e9);
-  if (nanoCpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new KapselError('ERR_USAGE', `invalid value for --cpus: \`${u.cpus}\``);
+  const nanoCpus = u.cpus === undefined ? undefined : parseCpus(u.cpus);
+  const cfs = nanoCpus === undefined ? undefined : cpuQuotaOf(nanoCpus);
   const flags: UpdateFlags = {
     memory: u.memory,
     memorySwap: u.memorySwap ?? (u.memory !== undefined && rec.hostConfig.memorySwap === 0 ? String(2 * Number(resourcesFromFlags({ memory: u.memory }).memory?.limit ?? 0)) : undefined),
     cpuShares: u.cpuShares,
     cpusetCpus: u.cpusetCpus,
     pidsLimit: u.pidsLimit,
-    ...(nanoCpus !== undefined && { cpuQuota: String(Math.round((nanoCpus / 1e9) * 100_000)), cpuPeriod: '100000' }),
+    ...(cfs !== undefined && { cpuQuota: String(cfs.quota), cpuPeriod: String(cfs.period) }),
   };
   const resources = resourcesFromFlags(flags);
   await updateContainer(ctx.sys, ctx.runtime, rec.id, resources, ctx.log);

@@ -110,9 +110,20 @@ function capName(c: string): string {
   return u === 'ALL' ? u : u.startsWith('CAP_') ? u : `CAP_${u}`;
 }
 
+/** `--cpus 1.5` as docker's NanoCpus (1.5e9); a usage error unless it is a positive number. */
+export function parseCpus(text: string): number {
+  const nanoCpus = Math.round(Number(text) * 1e9);
+  if (!Number.isFinite(nanoCpus) || nanoCpus <= 0) throw new UsageError(`invalid value for --cpus: \`${text}\``);
+  return nanoCpus;
+}
+
+/** NanoCpus as a CFS quota over docker's 100 ms period. */
+export function cpuQuotaOf(nanoCpus: number): { period: number; quota: number } {
+  return { period: 100_000, quota: Math.round((nanoCpus / 1e9) * 100_000) };
+}
+
 export function hostConfigFrom(f: RunFlags): HostConfig {
-  const nanoCpus = f.cpus === undefined ? 0 : Math.round(Number(f.cpus) * 1e9);
-  if (f.cpus !== undefined && (!Number.isFinite(nanoCpus) || nanoCpus <= 0)) throw new UsageError(`invalid value for --cpus: \`${f.cpus}\``);
+  const nanoCpus = f.cpus === undefined ? 0 : parseCpus(f.cpus);
   const vm = isolationIsVm(f);
   // docker's default: the kapsel0 bridge network; a VM container has no network device yet
   const network = f.network ?? (vm ? 'none' : 'bridge');
@@ -245,7 +256,7 @@ export function applyHostConfig(spec: Spec, hc: HostConfig, initBinary = ''): vo
   } else if (hc.memorySwap !== 0) {
     throw new UsageError('--memory-swap needs --memory');
   }
-  if (hc.nanoCpus > 0) r.cpu = { ...r.cpu, period: 100_000, quota: Math.round((hc.nanoCpus / 1e9) * 100_000) };
+  if (hc.nanoCpus > 0) r.cpu = { ...r.cpu, ...cpuQuotaOf(hc.nanoCpus) };
   if (hc.cpuShares > 0) r.cpu = { ...r.cpu, shares: hc.cpuShares };
   if (hc.cpusetCpus !== '') r.cpu = { ...r.cpu, cpus: hc.cpusetCpus };
   if (hc.pidsLimit !== 0) r.pids = { limit: hc.pidsLimit };
