@@ -17,11 +17,11 @@
  * lives in one tmpdir, unmounted and removed at the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildHostLayout, run } from './lib/host-layout.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { ContentStore } = await import(new URL('images/store.js', dist));
@@ -36,8 +36,6 @@ const SOURCES = ['usr/include', 'usr/lib/gcc', 'usr/lib/python3.11', 'usr/share/
 const WHITEOUTS = ['usr/include/.wh.linux', 'usr/share/perl/.wh.5.36'];
 const sys = linuxSyscalls();
 
-const sha256 = (buf) => `sha256:${createHash('sha256').update(buf).digest('hex')}`;
-const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30, ...opts });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (b) => (b / 1048576).toFixed(1);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -46,33 +44,7 @@ const work = mkdtempSync(join(tmpdir(), 'kapsel-image-bench-'));
 const mountsUnder = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((m) => m.startsWith(work));
 try {
   // 1. the image, as an OCI layout
-  const layout = join(work, 'layout');
-  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const putBlob = (data) => {
-    const digest = sha256(data);
-    writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), data);
-    return { digest, size: data.length };
-  };
-  const layers = [];
-  const diffIds = [];
-  let tarTotal = 0;
-  const addLayer = (tar) => {
-    tarTotal += tar.length;
-    diffIds.push(sha256(tar));
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...putBlob(run('gzip', ['-6', '-n'], { input: tar })) });
-  };
-  for (const src of SOURCES) if (existsSync(`/${src}`)) addLayer(run('tar', ['-C', '/', '--numeric-owner', '--xattrs', '--sort=name', '-cf', '-', src]));
-  const wh = join(work, 'wh');
-  for (const p of WHITEOUTS) {
-    mkdirSync(join(wh, p, '..'), { recursive: true });
-    writeFileSync(join(wh, p), '');
-  }
-  addLayer(run('tar', ['-C', wh, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', 'usr']));
-  const config = putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } })));
-  const manifest = putBlob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })));
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'bench:1' } }] }));
-  const gzTotal = layers.reduce((n, l) => n + l.size, 0);
+  const { layout, layers, tarTotal, gzTotal } = buildHostLayout(work, { sources: SOURCES, whiteouts: WHITEOUTS, refName: 'bench:1' });
 
   // 2. kapsel load of the layout (every blob hashed and verified)
   const store = await ContentStore.open({ root: join(work, 'store'), syscalls: sys });

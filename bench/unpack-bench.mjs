@@ -12,11 +12,11 @@
  * with each tool in turn (order rotating); everything lives in one tmpdir, removed at the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { buildHostLayout, run, sha256 } from './lib/host-layout.mjs';
 
 const dist = new URL('../dist/', import.meta.url);
 const { ContentStore } = await import(new URL('images/store.js', dist));
@@ -28,46 +28,12 @@ const ITERATIONS = Number(values.iterations);
 const SOURCES = ['usr/include', 'usr/lib/python3.11', 'usr/share/perl', 'usr/lib/node_modules'];
 const WHITEOUTS = ['usr/include/.wh.linux', 'usr/share/perl/.wh.5.36'];
 
-const sha256 = (buf) => `sha256:${createHash('sha256').update(buf).digest('hex')}`;
-const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'inherit'], maxBuffer: 1 << 30, ...opts });
 const dirBytes = (dir) => Number(run('du', ['-sb', '--apparent-size', dir]).toString().split('\t')[0]);
 
 const work = values.keep ?? mkdtempSync(join(tmpdir(), 'kapsel-unpack-bench-'));
 try {
-  // 1. layers: GNU tar of host directories, numeric owners, xattrs, gzip -6
-  const layout = join(work, 'layout');
-  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const putBlob = (data) => {
-    const digest = sha256(data);
-    writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), data);
-    return { digest, size: data.length };
-  };
-  const layers = [];
-  const diffIds = [];
-  let tarTotal = 0;
-  for (const src of SOURCES) {
-    const tar = run('tar', ['-C', '/', '--numeric-owner', '--xattrs', '--sort=name', '-cf', '-', src]);
-    tarTotal += tar.length;
-    diffIds.push(sha256(tar));
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...putBlob(run('gzip', ['-6', '-n'], { input: tar })) });
-  }
-  {
-    const wh = join(work, 'wh');
-    for (const p of WHITEOUTS) {
-      mkdirSync(join(wh, p, '..'), { recursive: true });
-      writeFileSync(join(wh, p), '');
-    }
-    const tar = run('tar', ['-C', wh, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', 'usr']);
-    tarTotal += tar.length;
-    diffIds.push(sha256(tar));
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...putBlob(run('gzip', ['-6', '-n'], { input: tar })) });
-  }
-  const config = putBlob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: diffIds } })));
-  const manifest = putBlob(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers })));
-  const descriptor = { mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest };
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ ...descriptor, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }] }));
-  const gzTotal = layers.reduce((n, l) => n + l.size, 0);
+  // 1. layers: GNU tar of host directories, numeric owners, xattrs, gzip -6, then whiteouts
+  const { layout, layers, config, manifest, descriptor, tarTotal, gzTotal } = buildHostLayout(work, { sources: SOURCES, whiteouts: WHITEOUTS, refName: 'bench' });
 
   // 2. the same blobs in a kapsel store
   const store = await ContentStore.open({ root: join(work, 'store'), syscalls: linuxSyscalls() });
