@@ -3,6 +3,7 @@
  * root), the runtime's state store, and where the native monitor and the CLI entry point live
  * (the monitor runs `node kapsel.js __monitor-create|__monitor-exit` for the TypeScript parts).
  */
+import { existsSync } from 'node:fs';
 import { distPath, nativeBinaryPath } from '../common/install-paths.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import type { Logger } from '../common/log.js';
@@ -24,6 +25,12 @@ export interface EngineContext {
   readonly monitor: string;
 }
 
+/** The kapsel CLI entry the monitor execs for exit policy: the bundle with its code cache when built. */
+function kapselEntry(): string {
+  const bundled = distPath('bundle/kapsel.start.cjs');
+  return existsSync(bundled) ? bundled : distPath('cli/kapsel.js');
+}
+
 export function engineContext(sys: Syscalls, log: Logger, roots: { storeRoot?: string | undefined; stateRoot?: string | undefined } = {}): EngineContext {
   const storeRoot = roots.storeRoot ?? DEFAULT_STORE_ROOT;
   const stateRoot = roots.stateRoot ?? KAPSEL_STATE_ROOT;
@@ -34,7 +41,7 @@ export function engineContext(sys: Syscalls, log: Logger, roots: { storeRoot?: s
     stateRoot,
     containers: new ContainerStore(storeRoot, sys),
     runtime: new StateStore(stateRoot),
-    cli: [process.execPath, distPath('cli/kapsel.js')],
+    cli: [process.execPath, kapselEntry()],
     monitor: process.env['KAPSEL_MONITOR'] ?? nativeBinaryPath('kapsel-monitor'),
   };
 }
