@@ -27,7 +27,7 @@ import { planRootfs } from './rootfs/plan.js';
 import { applyRootfs } from './rootfs/apply.js';
 import { StageProcess } from './stage/client.js';
 import { MessageWriter, MsgType, Tag } from './stage/protocol.js';
-import { StateStore, type ContainerRecord } from './state-store.js';
+import { StateStore, creatingRecord, type ContainerRecord } from './state-store.js';
 import { readProcStat } from './process-info.js';
 import { runHooks } from './hooks.js';
 import { openContainerCgroup, type ContainerCgroup } from './container-cgroup.js';
@@ -177,22 +177,11 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
   }
 
   store.claim(opts.id);
-  const record: ContainerRecord = {
-    id: opts.id,
-    pid: 0,
-    pidStartTime: '',
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: '',
+  const record = creatingRecord(opts.id, bundle, rootfs, spec, {
     annotations: spec.annotations ?? {},
-    phase: 'creating',
-    cgroupPaths: {},
-    cgroupsPath: linux.cgroupsPath ?? `/kapsel/${opts.id}`,
     namespaceTypes: [...ns.types],
-    hooks: { ...(spec.hooks?.poststart ? { poststart: spec.hooks.poststart } : {}), ...(spec.hooks?.poststop ? { poststop: spec.hooks.poststop } : {}) },
     sharedPidNamespace: !ns.types.has('pid'),
-  };
+  });
   const cleanup: (() => void)[] = [() => store.remove(opts.id)];
   const openFds: number[] = [];
   let stage: StageProcess | undefined;

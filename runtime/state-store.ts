@@ -11,6 +11,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, readdirSync, existsSync, openSync, closeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { KapselError, NotFoundError } from '../common/errors.js';
+import type { Spec } from '../oci/runtime-spec.js';
 import type { Syscalls } from '../sys/syscalls.js';
 import { LOCK_EX, LOCK_UN } from '../sys/syscalls.js';
 
@@ -42,6 +43,28 @@ export interface ContainerRecord {
   sharedPidNamespace: boolean;
   /** Exit status recorded by `run` when kapsel waited for the init. */
   exitStatus?: number;
+}
+
+/**
+ * The record of a container whose create has just claimed its id (phase `creating`, no init
+ * yet): what create and the VM create share. The poststart/poststop hooks are kept for the
+ * verbs that run them later.
+ */
+export function creatingRecord(id: string, bundle: string, rootfs: string, spec: Spec, more: Pick<ContainerRecord, 'annotations' | 'namespaceTypes' | 'sharedPidNamespace'>): ContainerRecord {
+  return {
+    id,
+    pid: 0,
+    pidStartTime: '',
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    owner: '',
+    phase: 'creating',
+    cgroupPaths: {},
+    cgroupsPath: spec.linux?.cgroupsPath ?? `/kapsel/${id}`,
+    hooks: { ...(spec.hooks?.poststart ? { poststart: spec.hooks.poststart } : {}), ...(spec.hooks?.poststop ? { poststop: spec.hooks.poststop } : {}) },
+    ...more,
+  };
 }
 
 const ID_RE = /^[\w+.-]+$/;

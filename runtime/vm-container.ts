@@ -21,7 +21,7 @@ import { buildInitramfs, moduleGuestPath } from '../microvm/initramfs.js';
 import { QemuHypervisor } from '../microvm/qemu.js';
 import { guestInitPath, planVmResources } from '../microvm/resources.js';
 import { buildExt4Image, chooseRootfsMode, parseRootfsMode } from '../microvm/rootfs-image.js';
-import { StateStore, type ContainerRecord } from './state-store.js';
+import { StateStore, creatingRecord, type ContainerRecord } from './state-store.js';
 import { readProcStat } from './process-info.js';
 import { openContainerCgroup, type ContainerCgroup } from './container-cgroup.js';
 import { killAndReap } from './signals.js';
@@ -61,14 +61,7 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
 
   store.claim(opts.id);
   const dir = store.dir(opts.id);
-  const record: ContainerRecord = {
-    id: opts.id,
-    pid: 0,
-    pidStartTime: '',
-    bundle,
-    rootfs,
-    created: new Date().toISOString(),
-    owner: '',
+  const record = creatingRecord(opts.id, bundle, rootfs, spec, {
     annotations: {
       ...(spec.annotations ?? {}),
       'run.kapsel.vm.supervisor': 'kapsel-vmm',
@@ -79,13 +72,9 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
       'run.kapsel.vm.memory-mib': String(res.memoryMiB),
       'run.kapsel.vm.rootfs': rootfsMode,
     },
-    phase: 'creating',
-    cgroupPaths: {},
-    cgroupsPath: linux.cgroupsPath ?? `/kapsel/${opts.id}`,
     namespaceTypes: [],
-    hooks: { ...(spec.hooks?.poststart ? { poststart: spec.hooks.poststart } : {}), ...(spec.hooks?.poststop ? { poststop: spec.hooks.poststop } : {}) },
     sharedPidNamespace: false,
-  };
+  });
   let cgroup: ContainerCgroup | undefined;
   try {
     store.write(record);
