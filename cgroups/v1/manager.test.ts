@@ -44,10 +44,21 @@ describe('v1 manager on a fake hybrid host', () => {
     ]);
   });
 
-  it('never writes to an existing parent cpuset, only to what it created', () => {
+  it('never writes to an existing parent cpuset that has values, only to what it created', () => {
     host = fakeHost(hybridRoot({ 'sys/fs/cgroup/cpuset/k/cpuset.cpus': '1\n', 'sys/fs/cgroup/cpuset/k/cpuset.mems': '0\n' }));
     manager(host).create();
     assert.deepEqual(host.fs.writes(), ['sys/fs/cgroup/cpuset/k/c1/cpuset.cpus=1', 'sys/fs/cgroup/cpuset/k/c1/cpuset.mems=0']);
+  });
+
+  it('fills an existing parent whose cpuset is still empty (a parallel create just made it) before its new child', () => {
+    host = fakeHost(hybridRoot({ 'sys/fs/cgroup/cpuset/k/cpuset.cpus': '\n', 'sys/fs/cgroup/cpuset/k/cpuset.mems': '\n' }));
+    manager(host).create();
+    assert.deepEqual(host.fs.writes(), [
+      'sys/fs/cgroup/cpuset/k/cpuset.cpus=0-3',
+      'sys/fs/cgroup/cpuset/k/cpuset.mems=0',
+      'sys/fs/cgroup/cpuset/k/c1/cpuset.cpus=0-3',
+      'sys/fs/cgroup/cpuset/k/c1/cpuset.mems=0',
+    ]);
   });
 
   it('joins every hierarchy, name=systemd and the unified one included', () => {

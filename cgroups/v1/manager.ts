@@ -11,7 +11,7 @@ import { KapselError } from '../../common/errors.js';
 import { CgroupDir } from '../cgroup-dir.js';
 import type { CgroupFs } from '../cgroup-fs.js';
 import type { CgroupStep } from '../cgroup-plan.js';
-import { mkdirBelow, pollUntil, readPidsRecursive, removeCgroupTree } from '../lifecycle.js';
+import { ancestorsBelow, mkdirBelow, pollUntil, readPidsRecursive, removeCgroupTree } from '../lifecycle.js';
 import type { CgroupManager, CgroupMode } from '../manager.js';
 import { ignoredResourceNotes } from '../notes.js';
 import type { Resources } from '../../oci/runtime-spec.js';
@@ -85,12 +85,15 @@ export class V1Manager implements CgroupManager {
   create(): void {
     for (const h of this.opts.hierarchies) {
       const created = mkdirBelow(this.opts.fs, h.mountPoint, h.dir);
-      if (h.controllers.includes('cpuset')) this.inheritCpuset(created);
+      // every directory on the path, not only those this call made: a parent that a parallel
+      // create has just made may still have empty cpus/mems, which would leave ours empty too
+      // (joining it then fails with ENOSPC); only empty values are ever written
+      if (h.controllers.includes('cpuset') && created.length > 0) this.inheritCpuset([...ancestorsBelow(h.mountPoint, h.dir).slice(1), h.dir]);
     }
     this.unified?.create();
   }
 
-  /** Fills each directory this call created with its parent's cpus/mems, top-down. */
+  /** Fills each directory's empty cpus/mems with its parent's, top-down. */
   private inheritCpuset(created: readonly string[]): void {
     for (const path of created) {
       const child = new CgroupDir(path, this.opts.fs);
