@@ -1,10 +1,11 @@
-// bin/kapsel-runtime (native/front.c) hands start/state/kill/delete to `kapsel-runtime daemon`
-// when one serves the socket in the same namespaces, and runs Node itself otherwise: results,
-// output and exit statuses are the same either way.
+// bin/kapsel-runtime (native/front.c) hands its command lines to `kapsel-runtime daemon` when
+// one serves the socket in the same namespaces, and runs Node itself otherwise: results, output,
+// exit statuses and the process tree are the same either way. For create/run/exec the front
+// forks the stage, so the container's processes are the caller's descendants, not the daemon's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleFactory, leftovers, sleepMs, RUNTIME, type Bundle } from './helpers.js';
@@ -36,22 +37,35 @@ async function startDaemon(socket = SOCKET, extra: string[] = []): Promise<Child
 
 interface Result { status: number | null; stdout: string; stderr: string }
 
-/** Runs the front with pipes for stdout/stderr: spawnSync returns only once every copy is closed. */
-function front(args: string[], opts: { cwd?: string; socket?: string; prefix?: string[] } = {}): Result {
+/**
+ * Runs the front with pipes for stdout/stderr: spawnSync returns only once every copy is closed,
+ * so a daemon that kept one would hang the test. Commands whose container inherits stdio
+ * (create, exec --detach) use files (`files`), or spawnSync would wait for the container.
+ */
+function front(args: string[], opts: { cwd?: string; socket?: string; prefix?: string[]; files?: boolean } = {}): Result {
   const argv = [...(opts.prefix ?? []), RUNTIME, ...args];
-  const r = spawnSync(argv[0]!, argv.slice(1), {
-    cwd: opts.cwd ?? dir,
-    env: { ...process.env, KAPSEL_RUNTIME_DAEMON_SOCKET: opts.socket ?? SOCKET },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
-  });
-  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  const paths = [join(dir, `.out-${process.pid}`), join(dir, `.err-${process.pid}`)];
+  const fds = opts.files ? paths.map((p) => openSync(p, 'w')) : [];
+  try {
+    const r = spawnSync(argv[0]!, argv.slice(1), {
+      cwd: opts.cwd ?? dir,
+      env: { ...process.env, KAPSEL_RUNTIME_DAEMON_SOCKET: opts.socket ?? SOCKET },
+      stdio: ['ignore', fds[0] ?? 'pipe', fds[1] ?? 'pipe'],
+      timeout: 30_000,
+    });
+    if (r.error !== undefined) throw r.error;
+    if (!opts.files) return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+    return { status: r.status, stdout: readFileSync(paths[0]!, 'utf8'), stderr: readFileSync(paths[1]!, 'utf8') };
+  } finally {
+    fds.forEach((fd) => closeSync(fd));
+    paths.forEach((p) => rmSync(p, { force: true }));
+  }
 }
 
 const servedByDaemon = (r: Result): boolean => r.stderr.includes('arguments parsed (daemon)');
 
 function create(b: Bundle, id: string): void {
-  const r = front(['--root', b.root, 'create', '--bundle', b.dir, id]);
+  const r = front(['--root', b.root, 'create', '--bundle', b.dir, id], { files: true });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -101,7 +115,7 @@ test("relative paths are the caller's: --root resolves in the caller's cwd", asy
   const b = bundle(['sleep', '100']);
   const id = `perf-rel-${process.pid}`;
   mkdirSync(join(b.dir, 'relroot'));
-  const r = front(['--root', 'relroot', 'create', '--bundle', '.', id], { cwd: b.dir });
+  const r = front(['--root', 'relroot', 'create', '--bundle', '.', id], { cwd: b.dir, files: true });
   assert.equal(r.status, 0, r.stderr);
   const st = front(['--root', 'relroot', '--debug', 'state', id], { cwd: b.dir });
   assert.equal(st.status, 0, st.stderr);
@@ -154,4 +168,162 @@ test('a second daemon on the same socket is refused', async () => {
   const r = spawnSync(RUNTIME, ['daemon', '--socket', socket], { timeout: 30_000 });
   assert.equal(r.status, 1);
   assert.match(r.stderr.toString(), /another kapsel-runtime daemon serves/);
+});
+
+/** The parent pid of `pid` (/proc/<pid>/stat field 4). */
+function ppidOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** Pids of live processes whose /proc/<pid>/cwd or root is inside `dir` (a container's rootfs). */
+function processesIn(dir: string): number[] {
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readlinkSync(`/proc/${p}/root`).startsWith(dir)) out.push(Number(p));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+test('create, run and exec go to the daemon; the stage is forked by the front, not the daemon', async () => {
+  const log = join(dir, 'requests.log');
+  const d = await startDaemon(join(dir, 'procs.sock'), ['--request-log', log]);
+  const socket = join(dir, 'procs.sock');
+  const b = bundle(['sh', '-c', 'echo out; echo err >&2; exit 7']);
+  const runId = `perf-run-${process.pid}`;
+  const run = front(['--root', b.root, '--debug', 'run', '--bundle', b.dir, runId], { socket });
+  assert.equal(run.status, 7, run.stderr);
+  assert.ok(servedByDaemon(run), run.stderr);
+  assert.equal(run.stdout, 'out\n');
+  assert.match(run.stderr, /^err$/m);
+  assert.deepEqual(leftovers(b, runId), [], 'run deletes the container after it exits (follow-up delete)');
+
+  // create: the init's parent is what it is without a daemon (the caller's subreaper or 1)
+  b.spec.process!.args = ['sleep', '100'];
+  b.write();
+  const id = `perf-procs-${process.pid}`;
+  const created = front(['--root', b.root, '--debug', 'create', '--bundle', b.dir, id], { socket, files: true });
+  assert.equal(created.status, 0, created.stderr);
+  assert.ok(servedByDaemon(created));
+  const state = JSON.parse(front(['--root', b.root, 'state', id], { socket }).stdout);
+  assert.equal(state.status, 'created');
+  assert.notEqual(ppidOf(state.pid), d.pid, 'the init is not the daemon\'s child');
+  const nodeId = `perf-procs-node-${process.pid}`;
+  assert.equal(front(['--root', b.root, 'create', '--bundle', b.dir, nodeId], { socket: join(dir, 'none.sock'), files: true }).status, 0);
+  const nodeInit = JSON.parse(front(['--root', b.root, 'state', nodeId], { socket }).stdout).pid;
+  assert.equal(ppidOf(state.pid), ppidOf(nodeInit), 'the same parent as an init created by Node');
+  assert.equal(front(['--root', b.root, 'delete', '--force', nodeId], { socket }).status, 0);
+  assert.equal(front(['--root', b.root, 'start', id], { socket }).status, 0);
+
+  // exec: output and status through the front; --detach returns at once
+  const ex = front(['--root', b.root, '--debug', 'exec', id, 'sh', '-c', 'echo exec-out; exit 4'], { socket });
+  assert.equal(ex.status, 4, ex.stderr);
+  assert.equal(ex.stdout, 'exec-out\n');
+  assert.ok(servedByDaemon(ex));
+  const missing = front(['--root', b.root, 'exec', id, '/nonexistent'], { socket });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /exec: `\/nonexistent`: ENOENT/);
+  const pidFile = join(dir, 'exec.pid');
+  const det = front(['--root', b.root, 'exec', '--detach', '--pid-file', pidFile, id, 'sleep', '100'], { socket, files: true });
+  assert.equal(det.status, 0, det.stderr);
+  const execPid = Number(readFileSync(pidFile, 'utf8'));
+  assert.notEqual(ppidOf(execPid), d.pid);
+  assert.match(readFileSync(`/proc/${execPid}/cgroup`, 'utf8'), new RegExp(id), 'the exec\'d process is in the container\'s cgroup');
+
+  assert.equal(front(['--root', b.root, 'delete', '--force', id], { socket }).status, 0);
+  assert.deepEqual(leftovers(b, id), []);
+  assert.deepEqual(processesIn(b.rootfs), []);
+  const served = readFileSync(log, 'utf8');
+  for (const verb of ['run', 'create', 'start', 'exec', 'delete']) assert.match(served, new RegExp(` ${verb} `), `request log names ${verb}`);
+});
+
+test('through the daemon: signals reach the container, --preserve-fds passes fds, a failed create leaves nothing', async () => {
+  const socket = join(dir, 'sig.sock');
+  await startDaemon(socket);
+  const b = bundle(['sh', '-c', 'trap "exit 9" TERM; echo ready; sleep 100 & wait']);
+  const id = `perf-sig-${process.pid}`;
+  const child = spawn(RUNTIME, ['--root', b.root, 'run', '--bundle', b.dir, id], {
+    cwd: dir,
+    env: { ...process.env, KAPSEL_RUNTIME_DAEMON_SOCKET: socket },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  for (let i = 0; i < 500 && !out.includes('ready'); i++) await sleepMs(10);
+  assert.ok(out.includes('ready'));
+  child.kill('SIGTERM');
+  const [code] = await new Promise<[number | null]>((r) => child.once('close', (c) => r([c])));
+  assert.equal(code, 9, 'SIGTERM forwarded to the container; its exit status returned');
+  assert.deepEqual(leftovers(b, id), []);
+
+  // --preserve-fds 1: the caller's fd 3 is the container's fd 3
+  const target = join(dir, 'fd3.txt');
+  const fd = openSync(target, 'w');
+  b.spec.process!.args = ['sh', '-c', 'echo via-fd3 >&3'];
+  b.write();
+  const pid = `perf-fd-${process.pid}`;
+  const r = spawnSync(RUNTIME, ['--root', b.root, '--debug', 'run', '--preserve-fds', '1', '--bundle', b.dir, pid], {
+    cwd: dir,
+    env: { ...process.env, KAPSEL_RUNTIME_DAEMON_SOCKET: socket },
+    stdio: ['ignore', 'pipe', 'pipe', fd],
+  });
+  closeSync(fd);
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.ok(r.stderr.toString().includes('arguments parsed (daemon)'));
+  assert.equal(readFileSync(target, 'utf8'), 'via-fd3\n');
+
+  // a create that fails after the init was forked (a bind mount of a missing source): the daemon
+  // kills the init, the front reaps it, nothing is left, and the daemon serves the next request
+  b.spec.mounts = [...(b.spec.mounts ?? []), { destination: '/mnt', type: 'bind', source: join(dir, 'no-such-source'), options: ['bind'] }];
+  b.write();
+  const bad = `perf-bad-${process.pid}`;
+  const failed = front(['--root', b.root, '--debug', 'create', '--bundle', b.dir, bad], { socket });
+  assert.equal(failed.status, 1);
+  assert.ok(servedByDaemon(failed));
+  assert.match(failed.stderr, /no-such-source/);
+  assert.deepEqual(leftovers(b, bad), []);
+  assert.deepEqual(processesIn(b.rootfs), []);
+  const next = front(['--root', b.root, '--debug', 'state', bad], { socket });
+  assert.ok(servedByDaemon(next));
+  assert.match(next.stderr, /does not exist/);
+});
+
+test("through the daemon a relative cgroupsPath is relative to the caller's cgroup, not the daemon's", async (t) => {
+  // the daemon runs in a cgroup of its own (made here), the caller in the test's cgroup
+  const v1 = existsSync('/sys/fs/cgroup/pids/cgroup.procs');
+  const mount = v1 ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup';
+  const key = v1 ? /^\d+:pids:(.*)$/m : /^0::(.*)$/m;
+  const daemonCg = join(mount, `kapsel-daemon-test-${process.pid}`);
+  mkdirSync(daemonCg);
+  const socket = join(dir, 'cg.sock');
+  const d = spawn('sh', ['-c', `echo $$ > ${daemonCg}/cgroup.procs && exec ${RUNTIME} daemon --socket ${socket}`], { stdio: 'ignore' });
+  daemons.push(d);
+  t.after(async () => {
+    if (d.exitCode === null && d.signalCode === null) {
+      d.kill('SIGKILL');
+      await new Promise((r) => d.once('exit', r));
+    }
+    rmdirSync(daemonCg);
+  });
+  for (let i = 0; i < 500 && !existsSync(socket); i++) await sleepMs(10);
+  const b = bundle(['sleep', '100'], (spec) => {
+    spec.linux!.cgroupsPath = `kapsel-rel-${process.pid}/c`;
+  });
+  const id = `perf-cg-${process.pid}`;
+  const r = front(['--root', b.root, '--debug', 'create', '--bundle', b.dir, id], { socket, files: true });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(servedByDaemon(r));
+  const init = JSON.parse(front(['--root', b.root, 'state', id], { socket }).stdout).pid;
+  const mine = key.exec(readFileSync('/proc/self/cgroup', 'utf8'))![1]!;
+  const its = key.exec(readFileSync(`/proc/${init}/cgroup`, 'utf8'))![1]!;
+  assert.equal(its, join(mine, `kapsel-rel-${process.pid}`, 'c'));
+  assert.equal(front(['--root', b.root, 'delete', '--force', id], { socket }).status, 0);
+  assert.equal(existsSync(join(mount, mine, `kapsel-rel-${process.pid}`, 'c')), false);
+  rmdirSync(join(mount, mine, `kapsel-rel-${process.pid}`));
+  assert.deepEqual(leftovers(b, id), []);
 });

@@ -4,11 +4,12 @@
  * prints and exits; each verb calls the runtime library. Command modules load lazily so each
  * invocation pays only for what it uses (start-up cost is the performance problem).
  */
-import { writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
+import type { DaemonJob, DaemonOutcome, FrontLink } from './runtime-daemon.js';
 import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
 
 const VERSION = '0.1.0';
@@ -99,19 +100,14 @@ async function execGlobals(argv: readonly string[]): Promise<GlobalArgs> {
   return parseGlobals(argv);
 }
 
-/** `exec` parses its own options: the container command's flags must stay untouched. */
-async function execCommand(argv: readonly string[], at: number): Promise<void> {
-  const globals = await execGlobals(argv.slice(0, at));
-  setup(globals);
-  const { parseExecArgs } = await import('./exec-args.js');
-  const a = parseExecArgs(argv.slice(at + 1));
+type ExecArgs = ReturnType<typeof import('./exec-args.js').parseExecArgs>;
+
+async function execOptions(a: ExecArgs) {
   if (a.apparmor !== undefined || a.processLabel !== undefined) {
     throw new KapselError('ERR_UNSUPPORTED', 'apparmor/selinux labels requested but this host has neither');
   }
-  const { linuxSyscalls, StateStore } = await runtime();
-  const { execInContainer, readProcessFile } = await import('../runtime/exec.js');
-  mark('modules loaded');
-  process.exitCode = await execInContainer(linuxSyscalls(), new StateStore(globals.root), {
+  const { readProcessFile } = await import('../runtime/exec.js');
+  return {
     id: a.id,
     process: a.process !== undefined ? readProcessFile(a.process) : undefined,
     args: a.command,
@@ -126,7 +122,20 @@ async function execCommand(argv: readonly string[], at: number): Promise<void> {
     detach: a.detach,
     pidFile: a.pidFile,
     preserveFds: a.preserveFds,
-  }, logger);
+  };
+}
+
+/** `exec` parses its own options: the container command's flags must stay untouched. */
+async function execCommand(argv: readonly string[], at: number): Promise<void> {
+  const globals = await execGlobals(argv.slice(0, at));
+  setup(globals);
+  const { parseExecArgs } = await import('./exec-args.js');
+  const a = parseExecArgs(argv.slice(at + 1));
+  const opts = await execOptions(a);
+  const { linuxSyscalls, StateStore } = await runtime();
+  const { execInContainer } = await import('../runtime/exec.js');
+  mark('modules loaded');
+  process.exitCode = await execInContainer(linuxSyscalls(), new StateStore(globals.root), opts, logger);
 }
 
 /** The hot verbs, called by the fast path and by yargs alike. */
@@ -197,27 +206,113 @@ function report(err: unknown): number {
   return exitCodeFor(err);
 }
 
+/**
+ * The stage of a daemon-served create, run or exec: forked by the caller's front
+ * (native/front.c), which also reaps what a failed request killed.
+ */
+async function stageViaFront(front: FrontLink, preserveFds: number) {
+  const { linuxSyscalls } = await import('../sys/linux-syscalls.js');
+  const { StageProcess } = await import('../runtime/stage/client.js');
+  const sys = linuxSyscalls();
+  return {
+    spawnStage: () => StageProcess.forkedBy(sys, preserveFds, (memfd, sock, syncFd) => {
+      front.forkStage(memfd, sock, syncFd);
+    }),
+    reap: (pid: number) => front.reap(pid),
+  };
+}
+
+/** The caller's cgroups (a relative cgroupsPath is relative to the caller's, not the daemon's). */
+function callerCgroup(front: FrontLink): string {
+  return readFileSync(`/proc/${front.pid}/cgroup`, 'utf8');
+}
+
+async function createForFront(g: GlobalArgs, a: CreateArgs, front: FrontLink) {
+  const { linuxSyscalls, StateStore } = await runtime();
+  const { createContainer } = await import('../runtime/create.js');
+  const via = await stageViaFront(front, a['preserve-fds'] ?? 0);
+  mark('modules loaded');
+  const sys = linuxSyscalls();
+  const store = new StateStore(g.root);
+  const created = createContainer(sys, store, { ...toCreateOptions(a), spawnStage: via.spawnStage, reapInit: via.reap, callerCgroup: callerCgroup(front) }, logger);
+  return { sys, store, created, reap: via.reap };
+}
+
+/** A fast command line served by the daemon; `globalArgv`: its global options as given. */
+async function fastForFront(fast: FastArgv, globalArgv: readonly string[], front: FrontLink): Promise<DaemonOutcome> {
+  const g = fast.globals;
+  const c = fast.command;
+  if (c.verb === 'create') {
+    await createForFront(g, c.args, front);
+    return { status: 0 };
+  }
+  if (c.verb === 'run') {
+    const { sys, store, created, reap } = await createForFront(g, c.args, front);
+    const { startContainer, deleteContainer } = await import('../runtime/lifecycle.js');
+    try {
+      startContainer(sys, store, c.args.id, logger);
+    } catch (err) {
+      const { killInit } = await import('../runtime/create.js');
+      killInit(sys, { ...toCreateOptions(c.args), reapInit: reap }, created.pid, created.record.pidStartTime);
+      await deleteContainer(sys, store, c.args.id, true, await deleteDeps(), logger).catch(() => undefined);
+      throw err;
+    }
+    if (c.args.detach) return { status: 0 };
+    // the front waits for the init (its child now), then deletes it as `run` does
+    return { status: 0, waitPid: created.pid, ...(c.args.keep ? {} : { followUp: [...globalArgv, 'delete', '--force', c.args.id] }) };
+  }
+  await runFast(g, c);
+  return { status: 0 };
+}
+
+async function execForFront(g: GlobalArgs, execArgv: readonly string[], front: FrontLink): Promise<DaemonOutcome> {
+  const { parseExecArgs } = await import('./exec-args.js');
+  const a = parseExecArgs(execArgv);
+  const opts = await execOptions(a);
+  const { linuxSyscalls, StateStore } = await runtime();
+  const { startExec } = await import('../runtime/exec.js');
+  const via = await stageViaFront(front, a.preserveFds ?? 0);
+  mark('modules loaded');
+  const pid = startExec(linuxSyscalls(), new StateStore(g.root), { ...opts, spawnStage: via.spawnStage, reapChild: via.reap }, logger);
+  return a.detach ? { status: 0 } : { status: 0, waitPid: pid };
+}
+
 /** One request of `kapsel-runtime daemon` (cli/runtime-daemon.ts): a whole invocation's work. */
-async function runForDaemon(fast: FastArgv): Promise<number> {
+async function served(globals: GlobalArgs, work: () => Promise<DaemonOutcome>): Promise<DaemonOutcome> {
   lastMarkMs = nowMs();
   try {
-    setup(fast.globals);
+    setup(globals);
     mark('arguments parsed (daemon)');
-    await runFast(fast.globals, fast.command);
-    return 0;
+    return await work();
   } catch (err) {
-    return report(err);
+    return { status: report(err) };
   } finally {
     mark('request done');
     logger = createLogger();
   }
 }
 
-/** `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS]` */
+/** What the daemon does for a command line, or undefined to decline it (the front runs Node). */
+function daemonJob(argv: readonly string[]): DaemonJob | undefined {
+  const at = commandIndex(argv);
+  if (at < 0) return undefined;
+  if (argv[at] === 'exec') {
+    const rest = argv.slice(at + 1);
+    const globals = parseFastGlobals(argv.slice(0, at));
+    if (globals === undefined || rest.some((t) => t === '--help' || t === '-h')) return undefined;
+    return (front) => served(globals, () => execForFront(globals, rest, front));
+  }
+  const fast = parseFastArgv(argv);
+  if (fast === undefined) return undefined;
+  const globalArgv = argv.slice(0, at);
+  return (front) => served(fast.globals, () => fastForFront(fast, globalArgv, front));
+}
+
+/** `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE]` */
 async function daemonCommand(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv.slice(),
-    options: { socket: { type: 'string' }, 'idle-timeout': { type: 'string' } },
+    options: { socket: { type: 'string' }, 'idle-timeout': { type: 'string' }, 'request-log': { type: 'string' } },
     strict: true,
   });
   const idle = Number(values['idle-timeout'] ?? '0');
@@ -227,7 +322,8 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
   await daemon.serveDaemon(linuxSyscalls(), {
     socket: values.socket ?? daemon.DEFAULT_DAEMON_SOCKET,
     idleTimeoutMs: idle * 1000,
-    run: runForDaemon,
+    job: daemonJob,
+    requestLog: values['request-log'],
   });
 }
 

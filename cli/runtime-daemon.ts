@@ -1,38 +1,46 @@
 /**
  * `kapsel-runtime daemon`: a warm kapsel-runtime that native/front.c (bin/kapsel-runtime) hands
- * the verbs that start no process to: start, state, kill, delete. Node's start-up then is paid
- * once instead of at every call. Without a daemon, or when it declines, the front runs Node as
- * before, so the daemon is only ever a shortcut.
+ * its command lines to, so Node's start-up is paid once instead of at every call. Without a
+ * daemon, or when it declines, the front runs Node as before: the daemon is only a shortcut.
  *
- * Why these verbs only: a container's init and exec'd processes must be children of the
- * caller's subreaper (containerd's shim, conmon) and get the caller's stdio, cgroup and
- * namespaces; `create`, `run` and `exec` therefore always run in a process the caller started.
- * The verbs served here only read state, signal, open the exec fifo, remove cgroups and state,
- * and run hooks.
+ * `create`, `run` and `exec` start processes that must be children of the caller's subreaper
+ * (containerd's shim, conmon) and get the caller's stdio, cgroup and namespaces. So the daemon
+ * never forks them: it sends the front the sealed stage memfd and one end of the stage socket,
+ * the front (a subreaper) forks and execs the stage with its own fds, and the daemon speaks the
+ * stage protocol from here. The init is reparented to the front, and to the caller's subreaper
+ * when the front exits. For `run` and `exec` without --detach the front waits for the process
+ * and forwards signals itself; `run` then sends a follow-up `delete --force` as a new request.
  *
- * Protocol on a SOCK_STREAM unix socket (native/front.c is the other side):
- *   front  → daemon  "KRT1", u32le payload bytes, u32le umask, payload = cwd NUL (arg NUL)*,
- *                    with the front's fds 0, 1, 2 as SCM_RIGHTS
- *   daemon → front   "F" (declined: the front runs Node itself; nothing was done), or
- *                    "A" (accepted), then i32le exit status when the verb is done
+ * Protocol on a SOCK_STREAM unix socket (native/front.c is the other side; integers are
+ * little-endian):
+ *   front  -> daemon  "KRT2", u32 payload bytes, u32 umask, payload = cwd NUL (arg NUL)*,
+ *                     with the front's fds 0, 1, 2 as SCM_RIGHTS
+ *   daemon -> front   "F" (declined: the front runs Node itself; nothing was done), or "A"
+ *                     (accepted), then any number of
+ *     "S" u32 syncfd + SCM_RIGHTS [stage memfd, stage socket]: fork and exec the stage with
+ *                     the socket at fd syncfd  -> front answers "P" u32 pid
+ *     "W" u32 pid     reap your child pid (killed already)  -> front answers "w" i32 status
+ *   and at last
+ *     "X" i32 status, u32 pid to wait for (0: none), u32 follow-up bytes, follow-up argv
+ *                     (arg NUL)*: the front waits for pid forwarding signals (its status
+ *                     becomes the exit status), then runs the follow-up command line.
  * Each request runs with the caller's cwd, umask and fds 0-2 (dup3 over the daemon's own, put
- * back to /dev/null and `/` afterwards so no caller's pipe or directory stays in use). Requests are served one at a
- * time. The front checks that the daemon runs as the same user in the same namespaces and
- * root as itself before it sends anything.
+ * back to /dev/null and `/` afterwards so no caller's pipe or directory stays in use). Requests
+ * are served one at a time; none waits for a container. The front checks that the daemon runs
+ * as the same user in the same namespaces and root as itself before it sends anything.
  */
-import { renameSync } from 'node:fs';
+import { appendFileSync, renameSync } from 'node:fs';
 import { KapselError } from '../common/errors.js';
 import { LOCK_EX, LOCK_NB, type Syscalls } from '../sys/syscalls.js';
 import { O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js';
 import { SyscallError } from '../sys/syscall-error.js';
-import { parseFastArgv, type FastArgv } from './runtime-argv.js';
 
 export const DEFAULT_DAEMON_SOCKET = '/run/kapsel-runtime-daemon.sock';
-const MAGIC = 'KRT1';
+const MAGIC = 'KRT2';
 const HEADER_BYTES = 12;
 const MAX_PAYLOAD_BYTES = 1 << 16;
 /** Verbs a daemon serves; everything else the front runs itself. */
-export const DAEMON_VERBS: ReadonlySet<string> = new Set(['start', 'state', 'kill', 'delete']);
+export const DAEMON_VERBS: ReadonlySet<string> = new Set(['create', 'run', 'exec', 'start', 'state', 'kill', 'delete']);
 
 export interface DaemonRequest {
   readonly umask: number;
@@ -61,12 +69,44 @@ export function encodeRequest(req: DaemonRequest): Buffer {
   return Buffer.concat([head, payload]);
 }
 
+/** The caller's front, during one request. */
+export interface FrontLink {
+  /** The front's pid (SO_PEERCRED). */
+  readonly pid: number;
+  /** The front forks and execs the stage from `memfd` with `sock` at fd `syncFd`; its pid. */
+  forkStage(memfd: number, sock: number, syncFd: number): number;
+  /** The front reaps its child `pid` (already killed or exited). */
+  reap(pid: number): void;
+}
+
+export interface DaemonOutcome {
+  readonly status: number;
+  /** A process of the front's for it to wait for, forwarding signals; its status wins. */
+  readonly waitPid?: number;
+  /** A command line the front runs afterwards (through the daemon when it can). */
+  readonly followUp?: readonly string[];
+}
+
+export type DaemonJob = (front: FrontLink) => Promise<DaemonOutcome>;
+
 export interface DaemonOptions {
   readonly socket: string;
   /** Exit after this long without a request; 0: never. */
   readonly idleTimeoutMs: number;
-  /** Runs one parsed command line as kapsel-runtime would and returns its exit status. */
-  readonly run: (argv: FastArgv) => Promise<number>;
+  /** The work of a command line, or undefined to decline it (the front then runs Node). */
+  readonly job: (argv: readonly string[]) => DaemonJob | undefined;
+  /** Appends one line per served request (time, duration, status, argv) to this file. */
+  readonly requestLog?: string | undefined;
+}
+
+export function encodeOutcome(o: DaemonOutcome): Buffer {
+  const follow = Buffer.from((o.followUp ?? []).map((a) => `${a}\0`).join(''), 'utf8');
+  const head = Buffer.alloc(13);
+  head.write('X', 0, 'latin1');
+  head.writeInt32LE(o.status, 1);
+  head.writeUInt32LE(o.waitPid ?? 0, 5);
+  head.writeUInt32LE(follow.length, 9);
+  return Buffer.concat([head, follow]);
 }
 
 /** Serves requests until idle for `idleTimeoutMs`. Returns when it stops. */
@@ -142,26 +182,80 @@ async function serveOne(sys: Syscalls, conn: number, devNull: number, opts: Daem
       if (m.data.length === 0) return;
       buf = Buffer.concat([buf, m.data]);
     }
-    const fast = fds.length === 3 ? parseFastArgv(req.argv) : undefined;
-    if (fast === undefined || !DAEMON_VERBS.has(fast.command.verb) || !enterCwd(req.cwd)) {
+    const job = fds.length === 3 ? opts.job(req.argv) : undefined;
+    if (job === undefined || !enterCwd(req.cwd)) {
       sys.write(conn, Buffer.from('F'));
       return;
     }
+    const front = frontLink(sys, conn);
+    const began = process.uptime();
     process.umask(req.umask);
     fds.forEach((fd, i) => sys.dup3(fd, i));
     sys.write(conn, Buffer.from('A'));
-    let status: number;
+    let outcome: DaemonOutcome;
     try {
-      status = await opts.run(fast);
+      outcome = await job(front);
     } finally {
       for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
     }
-    const out = Buffer.alloc(4);
-    out.writeInt32LE(status);
-    sys.write(conn, out);
+    writeAll(sys, conn, encodeOutcome(outcome));
+    if (opts.requestLog !== undefined) {
+      const ms = ((process.uptime() - began) * 1000).toFixed(1);
+      appendFileSync(opts.requestLog, `${new Date().toISOString()} ${ms}ms status=${outcome.status}${outcome.waitPid ? ` wait=${outcome.waitPid}` : ''} ${req.argv.join(' ')}\n`);
+    }
   } finally {
     for (const fd of fds) sys.close(fd);
   }
+}
+
+function writeAll(sys: Syscalls, fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += sys.write(fd, data.subarray(off));
+}
+
+/** Reads exactly `n` bytes of the front's answer. */
+function readExact(sys: Syscalls, conn: number, n: number): Buffer {
+  const parts: Buffer[] = [];
+  let got = 0;
+  while (got < n) {
+    let m;
+    try {
+      m = sys.recvmsg(conn, n - got, 0);
+    } catch (err) {
+      if (err instanceof SyscallError && err.code === 'EINTR') continue;
+      throw new KapselError('ERR_DAEMON', 'the caller (kapsel-runtime front) did not answer', { cause: err });
+    }
+    if (m.data.length === 0) throw new KapselError('ERR_DAEMON', 'the caller (kapsel-runtime front) went away');
+    parts.push(m.data);
+    got += m.data.length;
+  }
+  return Buffer.concat(parts);
+}
+
+function frontLink(sys: Syscalls, conn: number): FrontLink {
+  const ask = (request: Buffer, fds: readonly number[], answer: string): Buffer => {
+    sys.sendmsg(conn, request, fds);
+    const reply = readExact(sys, conn, 5);
+    if (reply.toString('latin1', 0, 1) !== answer) throw new KapselError('ERR_DAEMON', `the caller (kapsel-runtime front) answered \`${reply.toString('latin1', 0, 1)}\`, not \`${answer}\``);
+    return reply;
+  };
+  return {
+    pid: sys.peerPid(conn),
+    forkStage(memfd, sock, syncFd) {
+      const m = Buffer.alloc(5);
+      m.write('S', 0, 'latin1');
+      m.writeUInt32LE(syncFd, 1);
+      const pid = ask(m, [memfd, sock], 'P').readUInt32LE(1);
+      if (pid === 0) throw new KapselError('ERR_STAGE', 'start the native stage: the caller could not fork it');
+      return pid;
+    },
+    reap(pid) {
+      const m = Buffer.alloc(5);
+      m.write('W', 0, 'latin1');
+      m.writeUInt32LE(pid, 1);
+      ask(m, [], 'w');
+    },
+  };
 }
 
 function enterCwd(cwd: string): boolean {

@@ -1,10 +1,16 @@
 /*
- * kapsel-front: bin/kapsel-runtime. Hands `start`, `state`, `kill` and `delete` to a running
- * `kapsel-runtime daemon` (cli/runtime-daemon.ts) over a unix socket, passing argv, cwd, umask
- * and its fds 0-2 (SCM_RIGHTS), and exits with the status the daemon reports. Every other
- * command line, and these too when no daemon answers, runs Node on kapsel-runtime's entry as
- * the shell wrapper did: execv, same pid, same fds, same environment less NODE_EXTRA_CA_CERTS
- * (kapsel-runtime makes no TLS connection; Node parses the file at start-up).
+ * kapsel-front: bin/kapsel-runtime. Hands its command line to a running `kapsel-runtime
+ * daemon` (cli/runtime-daemon.ts) over a unix socket, passing argv, cwd, umask and its fds 0-2
+ * (SCM_RIGHTS), and exits with the status the daemon reports. Every other command line, and
+ * every one when no daemon answers, runs Node on kapsel-runtime's entry as the shell wrapper
+ * did: execv, same pid, same fds, same environment less NODE_EXTRA_CA_CERTS (kapsel-runtime
+ * makes no TLS connection; Node parses the file at start-up).
+ *
+ * For create, run and exec the daemon sends the sealed stage memfd and one end of the stage
+ * socket; this process, a child subreaper, forks and execs the stage with its own fds, so the
+ * container's init (or the exec'd process) is the caller's descendant as with Node, and is
+ * reparented to the caller's subreaper when this process exits. For run and exec without
+ * --detach this process waits for it, forwarding signals, and exits with its status.
  *
  * Paths come from `<this binary>.conf` (written by scripts/postbuild.mjs): line 1 node, line 2
  * the entry script. The socket is $KAPSEL_RUNTIME_DAEMON_SOCKET or /run/kapsel-runtime-daemon.sock.
@@ -23,7 +29,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -31,7 +41,7 @@
 #define DEFAULT_SOCKET "/run/kapsel-runtime-daemon.sock"
 #define MAX_PAYLOAD (1 << 16)
 
-static const char *const DAEMON_VERBS[] = {"start", "state", "kill", "delete", NULL};
+static const char *const DAEMON_VERBS[] = {"create", "run", "exec", "start", "state", "kill", "delete", NULL};
 /* global options that take a separate value (cli/runtime-argv.ts) */
 static const char *const VALUED_GLOBALS[] = {"--root", "--log", "--log-format", "--criu", "--rootless", NULL};
 
@@ -50,6 +60,9 @@ static const char *verb_of(int argc, char **argv) {
   return NULL;
 }
 
+static void hold_forwarded(int hold);
+
+/* execv of Node on kapsel-runtime's entry with argv[1..]; does not return. */
 static void run_node(char **argv) {
   char conf[4096], self[4000];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -76,6 +89,7 @@ static void run_node(char **argv) {
   args[1] = entry;
   for (int i = 1; i < argc; i++) args[i + 1] = argv[i];
   unsetenv("NODE_EXTRA_CA_CERTS");
+  hold_forwarded(0);
   execv(node, args);
   fprintf(stderr, "kapsel-runtime: exec %s: %s\n", node, strerror(errno));
   exit(1);
@@ -129,7 +143,7 @@ static int send_request(int sock, int argc, char **argv) {
   }
   mode_t mask = umask(0);
   umask(mask);
-  unsigned char head[12] = {'K', 'R', 'T', '1'};
+  unsigned char head[12] = {'K', 'R', 'T', '2'};
   uint32_t v[2] = {(uint32_t)off, (uint32_t)mask}; /* little-endian host (x86_64, aarch64) */
   memcpy(head + 4, v, sizeof v);
 
@@ -164,35 +178,216 @@ static int send_request(int sock, int argc, char **argv) {
   return 0;
 }
 
-/* The exit status from the daemon; returns only when the daemon did the work. */
-static void try_daemon(int argc, char **argv) {
+static int write_full(int fd, const void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
+/* One byte of message type, with any fds sent along (close-on-exec); -1 when the daemon is gone. */
+static int read_type(int sock, int fds[2], int *nfds) {
+  char type;
+  union {
+    char buf[CMSG_SPACE(2 * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct iovec iov = {&type, 1};
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  ssize_t n;
+  do n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n != 1) return -1;
+  *nfds = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    int k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+    for (int i = 0; i < k; i++) {
+      int fd;
+      memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (*nfds < 2) fds[(*nfds)++] = fd;
+      else close(fd);
+    }
+  }
+  return (unsigned char)type;
+}
+
+/* Forks and execs the stage from `memfd` with `sock` at fd `syncfd`; its pid, or -1. */
+static pid_t fork_stage(int memfd, int sock, int syncfd) {
+  if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) return -1;
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  /* the child: both fds above syncfd first, so placing the socket cannot close the memfd */
+  int exe = fcntl(memfd, F_DUPFD_CLOEXEC, syncfd + 1);
+  int s = fcntl(sock, F_DUPFD_CLOEXEC, syncfd + 1);
+  if (exe < 0 || s < 0 || dup2(s, syncfd) < 0) _exit(127);
+  char arg[16];
+  snprintf(arg, sizeof arg, "%d", syncfd);
+  char *args[] = {"kapsel-stage", arg, NULL};
+  char *env[] = {NULL};
+  fexecve(exe, args, env);
+  _exit(127);
+}
+
+static volatile sig_atomic_t forward_to;
+static void forward(int sig) {
+  if (forward_to > 0) kill(forward_to, sig);
+}
+/* the signals Node's runtime forwards too (runtime/signals.ts) */
+static const int FORWARDED[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT, 0};
+
+static sigset_t forwarded_set(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int i = 0; FORWARDED[i]; i++) sigaddset(&set, FORWARDED[i]);
+  return set;
+}
+
+/* Held from the start of run/exec until the process to forward to is known, so that a signal
+ * sent while the daemon starts it is delivered to it, not lost or fatal to us. */
+static void hold_forwarded(int hold) {
+  sigset_t set = forwarded_set();
+  sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
+/* Waits for our child `pid` forwarding signals to it; its exit code, or 128 + signal. */
+static int wait_forwarding(pid_t pid) {
+  forward_to = pid;
+  struct sigaction sa = {.sa_handler = forward};
+  sigemptyset(&sa.sa_mask);
+  for (int i = 0; FORWARDED[i]; i++) sigaction(FORWARDED[i], &sa, NULL);
+  hold_forwarded(0); /* what arrived meanwhile goes to pid now */
+  int st;
+  while (waitpid(pid, &st, 0) < 0) {
+    if (errno != EINTR) {
+      fprintf(stderr, "kapsel-runtime: wait for process %d: %s\n", (int)pid, strerror(errno));
+      return 1;
+    }
+  }
+  forward_to = 0;
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  return 128 + WTERMSIG(st);
+}
+
+static void reap(pid_t *pid) {
+  if (*pid <= 0) return;
+  while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  *pid = 0;
+}
+
+static int try_daemon(int argc, char **argv);
+
+/* Runs a follow-up command line (run's delete): through the daemon, else Node in a child. */
+static void follow_up(char *payload, uint32_t len) {
+  int argc = 1;
+  for (uint32_t i = 0; i < len; i++)
+    if (payload[i] == 0) argc++;
+  char **args = calloc((size_t)argc + 1, sizeof *args);
+  if (!args) return;
+  args[0] = "kapsel-runtime";
+  int k = 1;
+  for (uint32_t i = 0; i < len; i += (uint32_t)strlen(payload + i) + 1) args[k++] = payload + i;
+  args[k] = NULL;
+  if (try_daemon(k, args) >= 0) return;
+  pid_t pid = fork();
+  if (pid == 0) run_node(args);
+  if (pid > 0) reap(&pid);
+}
+
+/*
+ * Serves the daemon's messages after "A" until its final "X": the status to exit with. Exits 1
+ * when the daemon goes away during the command (its outcome is then unknown).
+ */
+static int follow_daemon(int sock) {
+  pid_t stage = 0;
+  for (;;) {
+    int fds[2], nfds = 0;
+    int type = read_type(sock, fds, &nfds);
+    unsigned char body[12];
+    if (type == 'S' && nfds == 2 && read_full(sock, body, 4) == 0) {
+      uint32_t syncfd;
+      memcpy(&syncfd, body, 4);
+      reap(&stage); /* one stage per request; never two */
+      pid_t pid = syncfd >= 3 && syncfd < 4096 ? fork_stage(fds[0], fds[1], (int)syncfd) : -1;
+      close(fds[0]);
+      close(fds[1]);
+      if (pid > 0) stage = pid;
+      unsigned char reply[5] = {'P'};
+      uint32_t p = pid > 0 ? (uint32_t)pid : 0;
+      memcpy(reply + 1, &p, 4);
+      if (write_full(sock, reply, sizeof reply) < 0) break;
+      continue;
+    }
+    for (int i = 0; i < nfds; i++) close(fds[i]);
+    if (type == 'W' && read_full(sock, body, 4) == 0) {
+      uint32_t pid;
+      memcpy(&pid, body, 4);
+      reap(&stage); /* the stage's first process exits before its child is reparented to us */
+      int st = -1;
+      while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      unsigned char reply[5] = {'w'};
+      memcpy(reply + 1, &st, 4);
+      if (write_full(sock, reply, sizeof reply) < 0) break;
+      continue;
+    }
+    if (type == 'X' && read_full(sock, body, 12) == 0) {
+      int32_t status;
+      uint32_t wait_pid, len;
+      memcpy(&status, body, 4);
+      memcpy(&wait_pid, body + 4, 4);
+      memcpy(&len, body + 8, 4);
+      char *follow = NULL;
+      if (len > 0) {
+        follow = len <= MAX_PAYLOAD ? malloc(len) : NULL;
+        if (!follow || read_full(sock, follow, len) < 0 || follow[len - 1] != 0) break;
+      }
+      close(sock);
+      reap(&stage);
+      if (wait_pid > 0) status = wait_forwarding((pid_t)wait_pid);
+      else hold_forwarded(0);
+      if (follow) follow_up(follow, len);
+      return status;
+    }
+    break;
+  }
+  fprintf(stderr, "kapsel-runtime: the daemon stopped during the command; its outcome is unknown\n");
+  exit(1);
+}
+
+/* The exit status when the daemon did the work; -1 when it did nothing (run Node). */
+static int try_daemon(int argc, char **argv) {
   const char *path = getenv("KAPSEL_RUNTIME_DAEMON_SOCKET");
   if (!path || !*path) path = DEFAULT_SOCKET;
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) return;
+  if (strlen(path) >= sizeof addr.sun_path) return -1;
   strcpy(addr.sun_path, path);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return;
+  if (sock < 0) return -1;
   if (connect(sock, (struct sockaddr *)&addr, sizeof addr) < 0 || !same_world(sock) || send_request(sock, argc, argv) < 0) {
     close(sock);
-    return;
+    return -1;
   }
   char answer;
   if (read_full(sock, &answer, 1) < 0 || answer != 'A') {
     close(sock); /* declined or gone before doing anything: run Node */
-    return;
+    return -1;
   }
-  int32_t status;
-  if (read_full(sock, &status, sizeof status) < 0) {
-    fprintf(stderr, "kapsel-runtime: the daemon stopped during the command; its outcome is unknown\n");
-    exit(1);
-  }
-  exit(status);
+  return follow_daemon(sock);
 }
 
 int main(int argc, char **argv) {
   const char *verb = verb_of(argc, argv);
-  if (verb && in_list(verb, DAEMON_VERBS)) try_daemon(argc, argv);
+  if (verb && in_list(verb, DAEMON_VERBS)) {
+    if (strcmp(verb, "run") == 0 || strcmp(verb, "exec") == 0) hold_forwarded(1);
+    int status = try_daemon(argc, argv);
+    if (status >= 0) return status;
+  }
   run_node(argv);
   return 1;
 }

@@ -71,8 +71,9 @@ export function removeCgroupDirs(paths: Record<string, string>, cgroupsPath: str
 export const loadAndAttachDeviceProgram: DeviceProgramLoader = (cgroupDirFd, insns) =>
   attachCgroupDeviceProgram(cgroupDirFd, insns, DEVICE_PROGRAM_LICENSE);
 
-export function openContainerCgroup(cgroupsPath: string, id: string): ContainerCgroup {
-  const manager = newCgroupManager({ cgroupsPath, id, loadAndAttachDeviceProgram });
+/** `procSelfCgroup`: the caller's /proc/<pid>/cgroup for a relative path (default: ours). */
+export function openContainerCgroup(cgroupsPath: string, id: string, procSelfCgroup?: string): ContainerCgroup {
+  const manager = newCgroupManager({ cgroupsPath, id, loadAndAttachDeviceProgram, procSelfCgroup });
   const create = manager.create.bind(manager);
   return Object.assign(manager, {
     /**

@@ -48,6 +48,19 @@ export interface CreateOptions {
   readonly preserveFds?: number;
   /** Starts the stage another way (kapsel's monitor execs it: StageProcess.adopt). */
   readonly spawnStage?: () => StageProcess;
+  /**
+   * Reaps the killed init of a failed create when another process is its subreaper (the
+   * front of `kapsel-runtime daemon`): a zombie holds its cgroup.
+   */
+  readonly reapInit?: (pid: number) => void;
+  /** The caller's /proc/<pid>/cgroup text, for a relative cgroupsPath (default: our own). */
+  readonly callerCgroup?: string | undefined;
+}
+
+/** SIGKILL the init of a failed create and wait until it is reaped. */
+export function killInit(sys: Syscalls, opts: CreateOptions, pid: number, startTime: string): void {
+  killAndReap(sys, pid, startTime);
+  opts.reapInit?.(pid);
 }
 
 export interface CreatedContainer {
@@ -211,16 +224,16 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     const pid = s.expect(MsgType.PID).payload.readUInt32LE(0);
     record.pid = pid;
     record.pidStartTime = readProcStat(pid)?.startTime ?? '';
-    cleanup.push(() => killAndReap(sys, pid, record.pidStartTime));
+    cleanup.push(() => killInit(sys, opts, pid, record.pidStartTime));
     log.debug(`stage: namespaces and init pid ${pid} in ${(performance.now() - t0).toFixed(1)}ms`);
 
     // cgroups: the init joins before anything runs inside
-    cgroup = openContainerCgroup(record.cgroupsPath, opts.id);
+    cgroup = openContainerCgroup(record.cgroupsPath, opts.id, opts.callerCgroup);
     const cg = cgroup;
     cg.create();
     cleanup.push(() => {
       // the init first: a cgroup with a live (or unreaped) process cannot be removed
-      killAndReap(sys, pid, record.pidStartTime);
+      killInit(sys, opts, pid, record.pidStartTime);
       cg.destroySync();
     });
     cg.join(pid);

@@ -48,6 +48,10 @@ export interface ExecOptions {
   readonly detach?: boolean;
   readonly pidFile?: string | undefined;
   readonly preserveFds?: number;
+  /** Starts the stage another way (the front of `kapsel-runtime daemon` forks it). */
+  readonly spawnStage?: () => StageProcess;
+  /** Reaps the killed process of a failed exec when another process is its subreaper. */
+  readonly reapChild?: (pid: number) => void;
 }
 
 /** The process to exec: --process wins; otherwise the container's process with the flags applied. */
@@ -96,6 +100,16 @@ function containerPty(sys: Syscalls, pid: number, types: readonly NamespaceType[
 
 /** Returns the exit status (0 with --detach). */
 export async function execInContainer(sys: Syscalls, store: StateStore, opts: ExecOptions, log: Logger): Promise<number> {
+  const pid = startExec(sys, store, opts, log);
+  if (opts.detach) return 0;
+  return waitForwardingSignals(sys, pid);
+}
+
+/**
+ * Starts the process (running, its pid file written) and returns its pid; it is our child when
+ * we started the stage, else the child of whoever did (the daemon's front), who waits for it.
+ */
+export function startExec(sys: Syscalls, store: StateStore, opts: ExecOptions, log: Logger): number {
   const record = store.read(opts.id);
   // the container's pid is kapsel-vmm on the host: joining its namespaces would run on the host
   if (isVmRecord(record)) throw new KapselError('ERR_UNSUPPORTED', `exec into VM container ${opts.id} is not supported yet`);
@@ -118,7 +132,7 @@ export async function execInContainer(sys: Syscalls, store: StateStore, opts: Ex
   for (const t of types) bootstrap.join(NAMESPACE_FLAGS[t], `/proc/${record.pid}/ns/${NAMESPACE_PROC_NAMES[t]}`);
 
   sys.prctl(PR_SET_CHILD_SUBREAPER, 1);
-  const stage = StageProcess.spawn(sys, { stdio: ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0 });
+  const stage = opts.spawnStage?.() ?? StageProcess.spawn(sys, { stdio: ['inherit', 'inherit', 'inherit'], preserveFds: opts.preserveFds ?? 0 });
   let pid = 0;
   const fds: number[] = [];
   try {
@@ -150,7 +164,10 @@ export async function execInContainer(sys: Syscalls, store: StateStore, opts: Ex
     stage.send(fin.message, fin.fds);
     stage.expect(MsgType.READY);
   } catch (err) {
-    if (pid > 0) killAndReap(sys, pid, readProcStat(pid)?.startTime ?? '');
+    if (pid > 0) {
+      killAndReap(sys, pid, readProcStat(pid)?.startTime ?? '');
+      opts.reapChild?.(pid);
+    }
     throw err;
   } finally {
     stage.close();
@@ -158,8 +175,7 @@ export async function execInContainer(sys: Syscalls, store: StateStore, opts: Ex
   }
   if (opts.pidFile !== undefined) writeFileSync(opts.pidFile, String(pid));
   log.debug(`exec: process ${pid} in container ${opts.id}`);
-  if (opts.detach) return 0;
-  return waitForwardingSignals(sys, pid);
+  return pid;
 }
 
 /** Reads and validates a runtime-spec Process from a file or `-` (stdin). */

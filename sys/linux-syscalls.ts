@@ -23,6 +23,7 @@ function declare() {
     fcntl: libc.func('int fcntl(int fd, int cmd, int arg)'),
     dup3: libc.func('int dup3(int oldfd, int newfd, int flags)'),
     setsockopt: libc.func('int setsockopt(int fd, int level, int name, const void *value, unsigned int len)'),
+    getsockopt: libc.func('int getsockopt(int fd, int level, int name, _Out_ uint8_t *value, _Inout_ uint32_t *len)'),
     unshare: libc.func('int unshare(int flags)'),
     setns: libc.func('int setns(int fd, int nstype)'),
     sethostname: libc.func('int sethostname(const char *name, size_t len)'),
@@ -189,6 +190,13 @@ export class LinuxSyscalls implements Syscalls {
     tv.writeBigInt64LE(BigInt(Math.floor(timeoutMs / 1000)), 0);
     tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
     check(fn.setsockopt(sock, SOL_SOCKET, 20 /* SO_RCVTIMEO */, tv, 16), 'setsockopt', 'set receive timeout');
+  }
+  peerPid(sock: number): number {
+    // FFI: struct ucred { i32 pid, u32 uid, u32 gid } of SO_PEERCRED.
+    const cred = Buffer.alloc(12);
+    const len = [12];
+    check(fn.getsockopt(sock, SOL_SOCKET, 17 /* SO_PEERCRED */, cred, len), 'getsockopt', 'read the peer credentials');
+    return cred.readInt32LE(0);
   }
   unshare(flags: number): void {
     check(fn.unshare(flags), 'unshare', `unshare 0x${flags.toString(16)}`);

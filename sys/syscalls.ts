@@ -76,6 +76,8 @@ export interface Syscalls {
   addSeals(fd: number, seals: number): void;
   /** setsockopt SO_RCVTIMEO: a blocking receive fails with EAGAIN after `timeoutMs`. */
   setReceiveTimeout(sock: number, timeoutMs: number): void;
+  /** SO_PEERCRED: the pid of the process at the other end of a connected unix socket. */
+  peerPid(sock: number): number;
   write(fd: number, buf: Buffer): number;
   /** dup3(2) without flags: `oldFd` also becomes `newFd` (closed first when open). */
   dup3(oldFd: number, newFd: number): void;

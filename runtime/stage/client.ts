@@ -81,6 +81,25 @@ export class StageProcess {
     return new StageProcess(sys, sock, undefined);
   }
 
+  /**
+   * A stage another process forks and execs from our sealed memfd with its own fds 0-2 (and
+   * 3 .. 3+preserveFds-1): the front of `kapsel-runtime daemon`, so that the init is the
+   * caller's descendant. `fork(memfd, sock, syncFd)` puts `sock` at `syncFd` in the stage.
+   */
+  static forkedBy(sys: Syscalls, preserveFds: number, fork: (memfd: number, sock: number, syncFd: number) => void, timeoutMs = 60_000): StageProcess {
+    const memfd = sealedStage(sys);
+    const [ours, theirs] = sys.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC);
+    try {
+      fork(memfd, theirs, 3 + preserveFds);
+    } catch (err) {
+      sys.close(ours);
+      throw err;
+    } finally {
+      sys.close(theirs);
+    }
+    return StageProcess.adopt(sys, ours, timeoutMs);
+  }
+
   static spawn(sys: Syscalls, opts: StageSpawnOptions): StageProcess {
     const memfd = sealedStage(sys);
     const [ours, theirs] = sys.socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC);
