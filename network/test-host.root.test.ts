@@ -31,6 +31,8 @@ after(() => {
 test('iptables-nft rules survive a kapsel network, and kapsel leaves nothing in the ruleset', () => {
   execFileSync('ip', ['netns', 'add', NS]);
   inNs('ip', ['link', 'set', 'lo', 'up']);
+  // a new namespace starts with the host's ip_forward (ip-sysctl.rst, devconf_inherit_init_net)
+  inNs('sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
   inNs('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.77.0.0/16', '!', '-o', 'lo', '-j', 'MASQUERADE']);
   inNs('iptables', ['-N', 'KT-USER']);
   inNs('iptables', ['-A', 'FORWARD', '-j', 'KT-USER']);
