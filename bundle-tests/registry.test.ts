@@ -119,7 +119,7 @@ test('a multi-platform index: linux/amd64 by default, --platform selects another
   assert.ok(existsSync(join(store, 'blobs', 'sha256', (image.layerDigests[1]?.[1] ?? '').slice(7))));
 
   const none = await kapsel(['pull', '--platform', 'linux/s390x', name], { store: newStore() });
-  assert.notEqual(none.status, 0);
+  assert.equal(none.status, 1, none.stderr); // docker's status for a failed pull
   assert.match(none.stderr, /no manifest for platform linux\/s390x \(available: linux\/amd64, linux\/arm64\)/);
 });
 
@@ -140,7 +140,7 @@ test('a blob tampered with in the registry is refused with its digest named, and
 
   const store = newStore();
   const pull = await kapsel(['pull', `${anon.host}/kapsel-test/corrupt:v1`], { store });
-  assert.notEqual(pull.status, 0);
+  assert.equal(pull.status, 1, pull.stderr);
   assert.match(pull.stderr, new RegExp(`blob ${layerDigest}: content has digest sha256:[0-9a-f]{64}`));
   assert.deepEqual(storeIndex(store).manifests, [], 'no name in the store');
   assert.equal(existsSync(join(store, 'blobs', 'sha256', layerDigest.slice(7))), false, 'the bad blob is not stored');
@@ -154,14 +154,20 @@ test('a blob tampered with in the registry is refused with its digest named, and
 test('an unknown tag, an unknown repository and a malformed reference give clear errors', async () => {
   const store = newStore();
   const tag = await kapsel(['pull', `${anon.host}/kapsel-test/app:no-such-tag`], { store });
-  assert.notEqual(tag.status, 0);
+  assert.equal(tag.status, 1, tag.stderr);
   assert.match(tag.stderr, new RegExp(`image \`${anon.host}/kapsel-test/app:no-such-tag\` not found in registry ${anon.host} \\(MANIFEST_UNKNOWN`));
   const repo = await kapsel(['pull', `${anon.host}/kapsel-test/no-such-repo`], { store });
-  assert.notEqual(repo.status, 0);
+  assert.equal(repo.status, 1, repo.stderr);
   assert.match(repo.stderr, new RegExp(`image \`${anon.host}/kapsel-test/no-such-repo:latest\` not found in registry`));
   const bad = await kapsel(['pull', `${anon.host}/Kapsel/UPPER`], { store });
-  assert.notEqual(bad.status, 0);
+  assert.equal(bad.status, 1, bad.stderr);
   assert.match(bad.stderr, /invalid reference/);
+  // usage errors are kapsel's own: 125, as docker's flag errors
+  const noRef = await kapsel(['pull'], { store });
+  assert.equal(noRef.status, 125, noRef.stderr);
+  const badPlatform = await kapsel(['pull', '--platform', 'linux', `${anon.host}/kapsel-test/app:v1`], { store });
+  assert.equal(badPlatform.status, 125, badPlatform.stderr);
+  assert.match(badPlatform.stderr, /invalid platform `linux`/);
   assert.deepEqual(storeIndex(store).manifests, []);
 });
 
@@ -175,7 +181,7 @@ test('htpasswd basic auth: pull refused without login, wrong password refused, l
   const store = newStore();
 
   const denied = await kapsel(['pull', name], { store, authFile });
-  assert.notEqual(denied.status, 0);
+  assert.equal(denied.status, 1, denied.stderr);
   assert.match(denied.stderr, new RegExp(`pull ${reg.host}/kapsel-test/private at ${reg.host}: access denied`));
   assert.match(denied.stderr, new RegExp(`hint: .*kapsel login ${reg.host}`));
 
@@ -198,7 +204,7 @@ test('htpasswd basic auth: pull refused without login, wrong password refused, l
   assert.equal(logout.status, 0, logout.stderr);
   assert.deepEqual(JSON.parse(readFileSync(authFile, 'utf8')).auths, {});
   const after = await kapsel(['pull', name], { store: newStore(), authFile });
-  assert.notEqual(after.status, 0);
+  assert.equal(after.status, 1, after.stderr);
   assert.match(after.stderr, /access denied/);
 
   // docker's config.json is read when kapsel's file has no entry
@@ -221,7 +227,7 @@ test('token auth: the registry\'s Bearer challenge sends kapsel to the token ser
   const store = newStore();
 
   const anonymous = await kapsel(['pull', name], { store, authFile });
-  assert.notEqual(anonymous.status, 0);
+  assert.equal(anonymous.status, 1, anonymous.stderr);
   assert.match(anonymous.stderr, /the token server refused anonymous access/);
 
   const wrong = await kapsel(['login', '-u', 'bob', '-p', 'nope', reg.host], { store, authFile });

@@ -1,31 +1,22 @@
 // verifyStore: a consistent store passes; a blob whose content changed, a named manifest whose
 // layer is missing, and a garbled index.json are each reported.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { linuxSyscalls } from '../sys/linux-syscalls.js';
 import { MEDIA_TYPE } from './oci-types.js';
-import { ContentStore } from './store.js';
+import type { ContentStore } from './store.js';
+import { storeImage, tempStores } from './store-fixture.js';
 import { verifyStore } from './store-verify.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'kapsel-store-verify-test-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
+const openStore = tempStores('kapsel-store-verify-test-');
 
+/** A new store with one image named example.test/app:v1. */
 async function storeWithImage(): Promise<{ store: ContentStore; layer: string; config: string }> {
-  const store = await ContentStore.open({ root: join(tmp, `s${n++}`), syscalls: linuxSyscalls() });
-  const layer = await store.put(Buffer.from('layer bytes'));
-  const config = await store.putJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } });
-  const manifest = await store.putJson({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE.ociManifest,
-    config: { mediaType: MEDIA_TYPE.ociConfig, ...config },
-    layers: [{ mediaType: MEDIA_TYPE.ociLayer, ...layer }],
-  });
-  await store.tag('example.test/app:v1', { mediaType: MEDIA_TYPE.ociManifest, ...manifest });
-  return { store, layer: layer.digest, config: config.digest };
+  const store = await openStore();
+  const { manifest, layer, config } = await storeImage(store, 'v1');
+  await store.tag('example.test/app:v1', manifest);
+  return { store, layer, config };
 }
 
 test('a consistent store has no problems and lists its names and blobs', async () => {

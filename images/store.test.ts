@@ -1,20 +1,15 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { KapselError } from '../common/errors.js';
-import { linuxSyscalls } from '../sys/linux-syscalls.js';
 import { sha256Digest } from './digest.js';
 import { MEDIA_TYPE, type Descriptor } from './oci-types.js';
-import { ContentStore } from './store.js';
+import { storeImage, tempStores } from './store-fixture.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'kapsel-store-test-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-const openStore = (root = join(tmp, `s${n++}`)): Promise<ContentStore> => ContentStore.open({ root, syscalls: linuxSyscalls() });
+const openStore = tempStores('kapsel-store-test-');
 
 function hasCode(code: string): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -22,19 +17,6 @@ function hasCode(code: string): (err: unknown) => boolean {
     assert.equal(err.code, code, err.message);
     return true;
   };
-}
-
-/** A manifest with one config and one layer, all stored; returns the manifest descriptor. */
-async function storeImage(store: ContentStore, seed: string): Promise<{ manifest: Descriptor; config: string; layer: string }> {
-  const layer = await store.put(Buffer.from(`layer ${seed}`));
-  const config = await store.putJson({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [layer.digest] } });
-  const manifest = await store.putJson({
-    schemaVersion: 2,
-    mediaType: MEDIA_TYPE.ociManifest,
-    config: { mediaType: MEDIA_TYPE.ociConfig, ...config },
-    layers: [{ mediaType: MEDIA_TYPE.ociLayer, ...layer }],
-  });
-  return { manifest: { mediaType: MEDIA_TYPE.ociManifest, ...manifest }, config: config.digest, layer: layer.digest };
 }
 
 test('a new store is an OCI image layout', async () => {

@@ -35,8 +35,9 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "util.h"
 
 #define MAX_ITEMS 4096
 
@@ -50,24 +51,15 @@ static uid_t cfg_uid;
 static gid_t cfg_gid;
 static int cfg_umask = -1;
 
-static void write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
+static void send_frame(char type, const void *data, uint32_t len) {
+  if (port >= 0) write_frame(port, type, data, len);
 }
 
-static void send_frame(char type, const void *data, uint32_t len) {
-  if (port < 0) return;
-  unsigned char hdr[5] = {(unsigned char)type, (unsigned char)len, (unsigned char)(len >> 8), (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
-  write_all(port, hdr, 5);
-  if (len > 0) write_all(port, data, len);
+/* The wait status frame: a u32, little-endian. */
+static void send_status(int status) {
+  unsigned char st[4];
+  put_le32(st, (uint32_t)status);
+  send_frame('X', st, 4);
 }
 
 static void power_off(void) {
@@ -92,8 +84,7 @@ static void fail(const char *fmt, ...) {
   if (kmsg >= 0) write_all(kmsg, msg, (size_t)n), close(kmsg);
   send_frame('R', "kapsel-guest-init: ", 19);
   send_frame('R', msg, (uint32_t)n);
-  uint32_t status = 127 << 8;
-  send_frame('X', &status, 4);
+  send_status(127 << 8);
   power_off();
 }
 
@@ -105,8 +96,7 @@ static char *read_file(const char *path, size_t *len) {
   for (;;) {
     if (n == cap) buf = realloc(buf, cap *= 2);
     if (!buf) return NULL;
-    ssize_t r = read(fd, buf + n, cap - n);
-    if (r < 0 && errno == EINTR) continue;
+    ssize_t r = read_retry(fd, buf + n, cap - n);
     if (r <= 0) break;
     n += (size_t)r;
   }
@@ -145,11 +135,6 @@ static void load_config(void) {
     else if (!strcmp(key, "group") && n_gids < 256) cfg_gids[n_gids++] = (gid_t)strtoul(val, NULL, 10);
   }
   if (n_args == 0) fail("no process args in /kapsel/config");
-}
-
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
 }
 
 static void mount_or_fail(const char *src, const char *dst, const char *type, unsigned long flags, const char *data) {
@@ -322,7 +307,7 @@ int main(void) {
       if (n > 0) in_len += (size_t)n;
       size_t off = 0;
       while (in_len - off >= 5) {
-        uint32_t len = in[off + 1] | (uint32_t)in[off + 2] << 8 | (uint32_t)in[off + 3] << 16 | (uint32_t)in[off + 4] << 24;
+        uint32_t len = get_le32(in + off + 1);
         if (len > sizeof in - 5) fail("frame of %u bytes from the host", len);
         if (in_len - off < 5 + len) break;
         unsigned char type = in[off];
@@ -341,7 +326,7 @@ int main(void) {
           close(in_pipe[1]);
           in_pipe[1] = -1;
         } else if (type == 'K' && len == 4) {
-          int sig = (int)(data[0] | data[1] << 8 | data[2] << 16 | (unsigned)data[3] << 24);
+          int sig = (int)get_le32(data);
           if (child > 0) kill(child, sig);
         }
       }
@@ -367,8 +352,7 @@ int main(void) {
       while (out_open && relay(out_pipe[0], 'O') == 1) {}
       while (err_open && relay(err_pipe[0], 'R') == 1) {}
       kill(-1, SIGKILL);
-      uint32_t st = (uint32_t)status;
-      send_frame('X', &st, 4);
+      send_status(status);
       power_off();
     }
   }

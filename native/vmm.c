@@ -29,26 +29,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define MAX_PROCS 16
-
-static void write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-}
-
-static void send_frame(int fd, char type, const void *data, uint32_t len) {
-  unsigned char hdr[5] = {(unsigned char)type, (unsigned char)len, (unsigned char)(len >> 8), (unsigned char)(len >> 16), (unsigned char)(len >> 24)};
-  write_all(fd, hdr, 5);
-  if (len > 0) write_all(fd, data, len);
-}
 
 static int report_fd = -1;
 
@@ -91,7 +74,7 @@ static void copy_log_tail(const char *log) {
   off_t end = lseek(fd, 0, SEEK_END);
   lseek(fd, end > 4096 ? end - 4096 : 0, SEEK_SET);
   char buf[4096];
-  ssize_t n = read(fd, buf, sizeof buf);
+  ssize_t n = read_retry(fd, buf, sizeof buf);
   if (n > 0) write_all(2, buf, (size_t)n);
   close(fd);
 }
@@ -125,8 +108,7 @@ int main(int argc, char **argv) {
     char msg[1024];
     size_t n = 0;
     for (;;) {
-      ssize_t r = read(report[0], msg + n, sizeof msg - 1 - n);
-      if (r < 0 && errno == EINTR) continue;
+      ssize_t r = read_retry(report[0], msg + n, sizeof msg - 1 - n);
       if (r <= 0) break;
       n += (size_t)r;
       if (n == sizeof msg - 1 || (n >= 2 && !strncmp(msg, "ok", 2))) break;
@@ -154,7 +136,7 @@ int main(int argc, char **argv) {
   int self_len = snprintf(self, sizeof self, "%d", getpid());
   for (int k = 0; k < n_procs; k++) {
     int fd = open(procs[k], O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, self, (size_t)self_len) != self_len) die(procs[k]);
+    if (fd < 0 || write_all(fd, self, (size_t)self_len) < 0) die(procs[k]);
     close(fd);
   }
   signal(SIGPIPE, SIG_IGN);
@@ -194,7 +176,7 @@ int main(int argc, char **argv) {
   close(sv[1]);
   close(exec_check[1]);
   char msg[512];
-  ssize_t n = read(exec_check[0], msg, sizeof msg);
+  ssize_t n = read_retry(exec_check[0], msg, sizeof msg);
   if (n > 0) {
     write_all(report_fd, msg, (size_t)n);
     _exit(1);
@@ -231,8 +213,9 @@ int main(int argc, char **argv) {
         int sig = (int)si.ssi_signo;
         if (sig == SIGCHLD) continue;
         if (started) {
-          uint32_t s = (uint32_t)sig;
-          send_frame(ctl, 'K', &s, 4);
+          unsigned char s[4];
+          put_le32(s, (uint32_t)sig);
+          write_frame(ctl, 'K', s, 4);
         } else if (sig != SIGWINCH && sig != SIGCONT && sig != SIGURG) {
           /* not started: the process does not exist yet, so the signal ends the container */
           kill(vmm, SIGKILL);
@@ -247,7 +230,7 @@ int main(int argc, char **argv) {
         if (w == opener && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && !started) {
           started = 1;
           stdin_open = 1;
-          send_frame(ctl, 'S', NULL, 0);
+          write_frame(ctl, 'S', NULL, 0);
         } else if (w == vmm) {
           vmm_gone = 1;
           vmm_status = ws;
@@ -258,10 +241,10 @@ int main(int argc, char **argv) {
       static char buf[65536];
       ssize_t r = read(0, buf, sizeof buf);
       if (r > 0) {
-        send_frame(ctl, 'I', buf, (uint32_t)r);
+        write_frame(ctl, 'I', buf, (uint32_t)r);
       } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
         stdin_open = 0;
-        send_frame(ctl, 'E', NULL, 0);
+        write_frame(ctl, 'E', NULL, 0);
       }
     }
     int eof = 0;
@@ -271,7 +254,7 @@ int main(int argc, char **argv) {
       else if (r == 0 || (errno != EINTR && errno != EAGAIN)) eof = 1;
       size_t off = 0;
       while (in_len - off >= 5) {
-        uint32_t len = in[off + 1] | (uint32_t)in[off + 2] << 8 | (uint32_t)in[off + 3] << 16 | (uint32_t)in[off + 4] << 24;
+        uint32_t len = get_le32(in + off + 1);
         if (len > sizeof in - 5) {
           errno = EPROTO;
           die("a frame from the guest is too long");
@@ -283,7 +266,7 @@ int main(int argc, char **argv) {
         if (type == 'O') write_all(1, data, len);
         else if (type == 'R') write_all(2, data, len);
         else if (type == 'X' && len == 4) {
-          int status = (int)(data[0] | data[1] << 8 | data[2] << 16 | (unsigned)data[3] << 24);
+          int status = (int)get_le32(data);
           kill(vmm, SIGKILL);
           kill(opener, SIGKILL);
           while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {}

@@ -3,7 +3,9 @@
  * host, so the real host's firewall, routes and the name `kapsel0` are never touched:
  *  - kapsel's nft table next to iptables-nft rules (docker's and CNI's kind): the iptables rules
  *    are the same before and after a network is created and removed, nothing of kapsel's is left;
- *  - the default network, created on first use, picks a subnet free of that host's routes.
+ *  - the default network, created on first use, picks a subnet free of that host's routes;
+ *  - the ip_forward record and its lock file go with the last network (in a namespace and a
+ *    private /run of their own).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +31,8 @@ after(() => {
 test('iptables-nft rules survive a kapsel network, and kapsel leaves nothing in the ruleset', () => {
   execFileSync('ip', ['netns', 'add', NS]);
   inNs('ip', ['link', 'set', 'lo', 'up']);
+  // a new namespace starts with the host's ip_forward (ip-sysctl.rst, devconf_inherit_init_net)
+  inNs('sh', ['-c', 'echo 0 > /proc/sys/net/ipv4/ip_forward']);
   inNs('iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', '10.77.0.0/16', '!', '-o', 'lo', '-j', 'MASQUERADE']);
   inNs('iptables', ['-N', 'KT-USER']);
   inNs('iptables', ['-A', 'FORWARD', '-j', 'KT-USER']);
@@ -77,4 +81,25 @@ test('the default network, made on first use, avoids the routes of the host it i
   } finally {
     box.kill('SIGKILL');
   }
+});
+
+test('the last network to go leaves nothing of the ip_forward record under /run/kapsel', () => {
+  // a network namespace of its own (ip_forward 0, set here) and a private /run (tmpfs in a mount
+  // namespace of its own): the real host's record and sysctl are never touched, and both go
+  // with the shell
+  const script = [
+    'mount -t tmpfs kt-run /run',
+    'echo 0 > /proc/sys/net/ipv4/ip_forward',
+    `"$0" network create --subnet 10.213.250.0/24 --bridge kt-${tag}-f ktf${tag} >/dev/null`,
+    'cat /proc/sys/net/ipv4/ip_forward',
+    'ls -A /run/kapsel',
+    `"$0" network rm ktf${tag} >/dev/null`,
+    'echo ---',
+    'cat /proc/sys/net/ipv4/ip_forward',
+    'ls -A /run/kapsel',
+  ].join(' && ');
+  const out = execFileSync('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', script, KAPSEL], { env: { ...process.env, KAPSEL_STORE: store } }).toString();
+  const [during, afterRm] = out.split('---\n');
+  assert.equal(during, '1\nnetwork-ip-forward.json\nnetwork-ip-forward.json.lock\n', 'while the network exists: ip_forward 1, the record and its lock');
+  assert.equal(afterRm, '0\n', 'after it: ip_forward restored, /run/kapsel empty');
 });

@@ -1,6 +1,13 @@
-/** `kapsel pull [--platform P] [--insecure-registry H]... REF`: prints the resolved digest. */
+/**
+ * `kapsel pull [--platform P] [--insecure-registry H]... REF`: prints the resolved digest.
+ * A failed pull exits 1 as docker's does (its CLI exits 1 for every error but a flag error,
+ * which is 125: docker/cli cmd/docker/docker.go, cli/cobra.go FlagErrorFunc); kapsel's usage
+ * errors (a missing REF, a bad flag value) stay 125.
+ */
 import type { CommandModule } from 'yargs';
 import { progressRenderer, formatBytes } from './pull-progress.js';
+
+const PULL_FAILED_STATUS = 1;
 
 interface PullArgs {
   image: string;
@@ -24,7 +31,6 @@ export const pullCommand: CommandModule<object, PullArgs> = {
     ]);
     const insecure = ([] as string[]).concat(argv['insecure-registry'] ?? []).map(checkInsecureRegistry);
     const platform = argv.platform === undefined ? undefined : parsePlatform(argv.platform);
-    const store = await ContentStore.open({ root: process.env['KAPSEL_STORE'] ?? DEFAULT_STORE_ROOT, syscalls: linuxSyscalls() });
     const progress = argv.quiet ? undefined : progressRenderer(process.stderr);
     const abort = new AbortController();
     const onSignal = (): void => abort.abort(new Error('interrupted'));
@@ -32,6 +38,7 @@ export const pullCommand: CommandModule<object, PullArgs> = {
     process.once('SIGTERM', onSignal);
     let result;
     try {
+      const store = await ContentStore.open({ root: process.env['KAPSEL_STORE'] ?? DEFAULT_STORE_ROOT, syscalls: linuxSyscalls() });
       result = await pullImage({
         store,
         reference: argv.image,
@@ -41,6 +48,8 @@ export const pullCommand: CommandModule<object, PullArgs> = {
         signal: abort.signal,
         ...(progress !== undefined && { onProgress: progress }),
       });
+    } catch (err) {
+      throw Object.assign(err instanceof Error ? err : new Error(String(err)), { exitStatus: PULL_FAILED_STATUS });
     } finally {
       progress?.finish();
       process.off('SIGINT', onSignal);
