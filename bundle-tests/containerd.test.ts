@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CGROUP_V1, RUNC, RUNTIMES, ok, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
+import { CGROUP_V1, RUNC, RUNTIMES, startRuntimeDaemon, type RuntimeDaemon, ok, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
 import { cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
 import { buildBusyboxImage, type OciImage } from './oci-image.js';
 
@@ -267,6 +267,16 @@ describe('containerd 1.6 drives the runtime through its runc v2 shim', {}, () =>
 
   for (const rt of RUNTIMES) {
     describe(`with ${rt.name}`, { skip: rt.skip }, () => {
+      if (rt.daemon) {
+        let daemon: RuntimeDaemon | undefined;
+        before(async () => {
+          daemon = await startRuntimeDaemon();
+        });
+        after(async () => {
+          const served = (await daemon?.stop()) ?? '';
+          for (const verb of ['create', 'start', 'exec', 'kill', 'delete']) assert.match(served, new RegExp(`status=\\d+.* ${verb} `), `the daemon served ${verb}`);
+        });
+      }
       const IMG = 'docker.io/library/kapsel-busybox:test';
       const runcRoot = (): string => join(eng().dir, `runc-root-${rt.short}`);
       const runtimeFlags = (): string[] => ['--runc-binary', rt.bin, '--runc-root', runcRoot(), '--fifo-dir', eng().fifoDir];

@@ -5,8 +5,9 @@
  * cgroups).
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RUNTIME, cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
 
@@ -20,14 +21,52 @@ export function which(name: string): string | undefined {
 
 export const RUNC = which('runc');
 
+/** Where the daemon variant's wrapper, socket and request log live (one per test process). */
+const DAEMON_DIR = join(tmpdir(), `kapsel-engine-daemon-${process.pid}`);
+
 /**
  * The runtimes every engine test runs with: runc first (the reference: a test it fails is wrong),
- * then kapsel-runtime. `stateRoot` is where each keeps its state when no `--root` is given.
+ * then kapsel-runtime, then kapsel-runtime served by `kapsel-runtime daemon` (a wrapper that
+ * points the front at a daemon the test starts: startRuntimeDaemon). `stateRoot` is where each
+ * keeps its state when no `--root` is given.
  */
 export const RUNTIMES = [
-  { name: 'runc', short: 'runc', bin: RUNC ?? '/usr/sbin/runc', stateRoot: '/run/runc', skip: false },
-  { name: 'kapsel-runtime', short: 'kapsel', bin: RUNTIME, stateRoot: '/run/kapsel-runtime', skip: false },
+  { name: 'runc', short: 'runc', bin: RUNC ?? '/usr/sbin/runc', stateRoot: '/run/runc', skip: false, daemon: false },
+  { name: 'kapsel-runtime', short: 'kapsel', bin: RUNTIME, stateRoot: '/run/kapsel-runtime', skip: false, daemon: false },
+  { name: 'kapsel-runtime + daemon', short: 'kapseld', bin: join(DAEMON_DIR, 'kapsel-runtime'), stateRoot: '/run/kapsel-runtime', skip: false, daemon: true },
 ] as const;
+
+export interface RuntimeDaemon {
+  /** Stops the daemon and returns its request log (one line per request it served). */
+  stop(): Promise<string>;
+}
+
+/**
+ * Starts `kapsel-runtime daemon` for the daemon variant of RUNTIMES and writes its wrapper.
+ * `enter` runs it in the engine's namespaces (nsenter ...): the front uses a daemon only when
+ * it shares them.
+ */
+export async function startRuntimeDaemon(enter: readonly string[] = []): Promise<RuntimeDaemon> {
+  mkdirSync(DAEMON_DIR, { recursive: true });
+  const socket = join(DAEMON_DIR, 'daemon.sock');
+  const log = join(DAEMON_DIR, 'requests.log');
+  writeFileSync(join(DAEMON_DIR, 'kapsel-runtime'), `#!/bin/sh\nKAPSEL_RUNTIME_DAEMON_SOCKET=${socket} exec ${RUNTIME} "$@"\n`, { mode: 0o755 });
+  const argv = [...enter, RUNTIME, 'daemon', '--socket', socket, '--request-log', log];
+  const d = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+  for (let i = 0; i < 500 && !existsSync(socket) && d.exitCode === null; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(existsSync(socket), `kapsel-runtime daemon listens on ${socket}`);
+  return {
+    async stop() {
+      if (d.exitCode === null && d.signalCode === null) {
+        d.kill('SIGKILL');
+        await new Promise((r) => d.once('exit', r));
+      }
+      const served = existsSync(log) ? readFileSync(log, 'utf8') : '';
+      rmSync(DAEMON_DIR, { recursive: true, force: true });
+      return served;
+    },
+  };
+}
 
 /** Legacy (v1) hierarchies or the unified one: decides which host cgroup files to read. */
 export const CGROUP_V1 = existsSync('/sys/fs/cgroup/memory/memory.limit_in_bytes') || existsSync('/sys/fs/cgroup/freezer');

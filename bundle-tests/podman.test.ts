@@ -24,7 +24,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CGROUP_V1, RUNC, RUNTIMES, cmdlineOf, ok, ppidOf, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
+import { CGROUP_V1, RUNC, RUNTIMES, startRuntimeDaemon, type RuntimeDaemon, cmdlineOf, ok, ppidOf, processesWhere, removeCgroupsNamed, settled, spawnResult, unmountLeftovers, which, type Result } from './engines.js';
 import { cgroupsNamed, mountsUnder, sleepMs } from './helpers.js';
 import { buildBusyboxImage, type OciImage } from './oci-image.js';
 
@@ -383,6 +383,17 @@ describe('podman 4.3 drives the runtime through conmon', {}, () => {
 
   for (const rt of RUNTIMES) {
     describe(`with ${rt.name}`, { skip: rt.skip }, () => {
+      if (rt.daemon) {
+        // in podman's mount and network namespaces, where conmon runs the runtime
+        let daemon: RuntimeDaemon | undefined;
+        before(async () => {
+          daemon = await startRuntimeDaemon([NSENTER!, '-t', String(sb().holder.pid), '-m', '-n', '--']);
+        });
+        after(async () => {
+          const served = (await daemon?.stop()) ?? '';
+          for (const verb of ['create', 'start', 'exec', 'kill', 'delete']) assert.match(served, new RegExp(`status=\\d+.* ${verb} `), `the daemon served ${verb}`);
+        });
+      }
       const CG = ['--cgroup-parent', `/${CGROUP_PARENT}`];
       const pm = (args: string[], timeoutMs?: number): Result => podman(rt.bin, args, timeoutMs);
       const nameOf = (what: string): string => `${what}-${rt.short}`;
