@@ -123,8 +123,8 @@ function summary(l, rss, st, sc) {
       `${fmt(w['node -e 0'].median)} ms), the logged stages (medians) are: ` +
       st.stages.map((s) => `${s.name.replace(/ pid <pid>/, '')} ${fmt(s.ms.median)}`).join(', ') + ' ms.' +
       (k ? ` Without a daemon each verb pays Node's start-up again (create ${fmt(k.createMs.median)}, start ${fmt(k.startMs.median)}, ` +
-        `delete ${fmt(k.deleteMs.median)} ms); with \`kapsel-runtime daemon\` running, start and delete take ` +
-        `${fmt(l.lifecycle['kapsel-runtime+daemon']?.startMs.median)} and ${fmt(l.lifecycle['kapsel-runtime+daemon']?.deleteMs.median)} ms.` : ''),
+        `delete ${fmt(k.deleteMs.median)} ms); with \`kapsel-runtime daemon\` running, create, start and delete take ` +
+        `${fmt(l.lifecycle['kapsel-runtime+daemon']?.createMs.median)}, ${fmt(l.lifecycle['kapsel-runtime+daemon']?.startMs.median)} and ${fmt(l.lifecycle['kapsel-runtime+daemon']?.deleteMs.median)} ms.` : ''),
   ].join('\n');
 }
 
@@ -142,6 +142,8 @@ async function main() {
   let stages;
   let cleanup;
   let scale;
+  /** @type {{ pid: number, peakMiB: number, rssMiB: number }[]} */
+  let daemonMemory = [];
   const extra = [];
   try {
     lifecycle = await measureLifecycle(session, { iterations: opts.iterations, warmup: opts.warmup, progress: progress('lifecycle + run') });
@@ -164,6 +166,7 @@ async function main() {
     process.stderr.write('\rCPU profile ...         ');
     stages.profile = await profileRuns(session, opts['profile-runs']);
     process.stderr.write('\n');
+    daemonMemory = session.daemonMemory();
   } finally {
     cleanup = await session.close();
   }
@@ -220,6 +223,11 @@ async function main() {
     '',
     renderRss(rss),
     '',
+    ...(daemonMemory.length > 0 ? [
+      `The \`kapsel-runtime+daemon\` row measures the front only. The daemon is one process for every container,`,
+      `measured after all the benches above: peak RSS ${daemonMemory.map((d) => d.peakMiB.toFixed(1)).join(', ')} MiB, RSS at the end ${daemonMemory.map((d) => d.rssMiB.toFixed(1)).join(', ')} MiB.`,
+      '',
+    ] : []),
     '## Where kapsel-runtime spends its time',
     '',
     renderStages(stages),
@@ -245,7 +253,8 @@ async function main() {
     '  quiet for 20 s (bench/lib/snapshot.mjs), run through the same native front as `bin/kapsel-runtime`;',
     '  others rebuild the tree while the bench runs. `kapsel-runtime` is measured with no daemon (its rows',
     '  name a socket nobody serves); `kapsel-runtime+daemon` is the same binary with a `kapsel-runtime daemon`',
-    '  the session starts first and stops at the end, which serves `start`, `state`, `kill` and `delete`.',
+    '  the session starts first and stops at the end, which serves every command line measured here (for',
+    '  create, run and exec the front forks the native stage and the daemon drives it; docs/architecture.md).',
     '- Statistics: median and p90 by linear interpolation between ranks; ratios are of medians.',
     '',
     '## Cleanup check',

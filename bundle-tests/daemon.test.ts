@@ -327,3 +327,30 @@ test("through the daemon a relative cgroupsPath is relative to the caller's cgro
   rmdirSync(join(mount, mine, `kapsel-rel-${process.pid}`));
   assert.deepEqual(leftovers(b, id), []);
 });
+
+test('--workers N: N processes serve one socket; they stop with the daemon', async () => {
+  const socket = join(dir, 'workers.sock');
+  const log = join(dir, 'workers.log');
+  const d = await startDaemon(socket, ['--workers', '2', '--request-log', log]);
+  const workers = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number).filter((p) => {
+    try {
+      return ppidOf(p) === d.pid;
+    } catch {
+      return false;
+    }
+  });
+  for (let i = 0; i < 300 && workers().length === 0; i++) await sleepMs(10);
+  assert.equal(workers().length, 1, 'one more process serves the socket');
+  // the worker needs a Node start-up before it accepts: ask until both have answered
+  const servers = (): Set<number> => new Set([...readFileSync(log, 'utf8').matchAll(/ pid=(\d+) /g)].map((m) => Number(m[1])));
+  for (let i = 0; i < 200 && (i < 2 || servers().size < 2); i++) {
+    const r = front(['--root', dir, '--debug', 'state', 'nosuch'], { socket });
+    assert.ok(servedByDaemon(r));
+  }
+  assert.deepEqual([...servers()].sort(), [d.pid!, ...workers()].sort(), 'both processes served requests');
+  const worker = workers()[0]!;
+  d.kill('SIGTERM');
+  await new Promise((r) => d.once('exit', r));
+  for (let i = 0; i < 200 && existsSync(`/proc/${worker}`); i++) await sleepMs(10);
+  assert.equal(existsSync(`/proc/${worker}`), false, 'the worker ends with the daemon');
+});

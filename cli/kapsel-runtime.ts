@@ -7,6 +7,7 @@
 import { readFileSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
+import { PR_SET_PDEATHSIG } from '../sys/constants.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
 import type { DaemonJob, DaemonOutcome, FrontLink } from './runtime-daemon.js';
@@ -285,7 +286,7 @@ async function served(globals: GlobalArgs, work: () => Promise<DaemonOutcome>): 
     mark('arguments parsed (daemon)');
     return await work();
   } catch (err) {
-    return { status: report(err) };
+    return { status: report(err), error: formatError(err) };
   } finally {
     mark('request done');
     logger = createLogger();
@@ -308,22 +309,58 @@ function daemonJob(argv: readonly string[]): DaemonJob | undefined {
   return (front) => served(fast.globals, () => fastForFront(fast, globalArgv, front));
 }
 
-/** `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE]` */
+/**
+ * `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE]
+ * [--workers N]`; `--listen-fd FD` is internal: a worker serving its parent's socket.
+ */
 async function daemonCommand(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv.slice(),
-    options: { socket: { type: 'string' }, 'idle-timeout': { type: 'string' }, 'request-log': { type: 'string' } },
+    options: {
+      socket: { type: 'string' },
+      'idle-timeout': { type: 'string' },
+      'request-log': { type: 'string' },
+      workers: { type: 'string' },
+      'listen-fd': { type: 'string' },
+    },
     strict: true,
   });
   const idle = Number(values['idle-timeout'] ?? '0');
   if (!Number.isFinite(idle) || idle < 0) throw new KapselError('ERR_USAGE', 'daemon: --idle-timeout takes seconds (0: never)');
+  const workers = Number(values.workers ?? '1');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new KapselError('ERR_USAGE', 'daemon: --workers takes a number of processes from 1 to 64');
   const { linuxSyscalls } = await import('../sys/linux-syscalls.js');
   const daemon = await import('./runtime-daemon.js');
-  await daemon.serveDaemon(linuxSyscalls(), {
+  const sys = linuxSyscalls();
+  const opts = {
     socket: values.socket ?? daemon.DEFAULT_DAEMON_SOCKET,
     idleTimeoutMs: idle * 1000,
     job: daemonJob,
     requestLog: values['request-log'],
+  };
+  if (values['listen-fd'] !== undefined) {
+    // a worker: ends with its parent (which also stops it when the daemon ends)
+    const parent = process.ppid;
+    sys.prctl(PR_SET_PDEATHSIG, 15);
+    if (process.ppid !== parent) return;
+    await daemon.serveListener(sys, Number(values['listen-fd']), opts);
+    return;
+  }
+  await daemon.serveDaemon(sys, {
+    ...opts,
+    workers,
+    spawnWorkers: (listener, count) => {
+      const { spawn } = process.getBuiltinModule('node:child_process') as typeof import('node:child_process');
+      const pids: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const args = [...process.execArgv, process.argv[1]!, 'daemon', '--listen-fd', '3', '--idle-timeout', String(idle)];
+        if (values['request-log'] !== undefined) args.push('--request-log', values['request-log']);
+        const w = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', listener] });
+        w.on('error', () => undefined);
+        if (w.pid !== undefined) pids.push(w.pid);
+      }
+      return pids;
+    },
   });
 }
 

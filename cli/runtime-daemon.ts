@@ -85,6 +85,8 @@ export interface DaemonOutcome {
   readonly waitPid?: number;
   /** A command line the front runs afterwards (through the daemon when it can). */
   readonly followUp?: readonly string[];
+  /** The error the caller was shown (for the request log). */
+  readonly error?: string;
 }
 
 export type DaemonJob = (front: FrontLink) => Promise<DaemonOutcome>;
@@ -109,8 +111,14 @@ export function encodeOutcome(o: DaemonOutcome): Buffer {
   return Buffer.concat([head, follow]);
 }
 
+/**
+ * Starts `workers` more processes serving the same listening socket (each one request at a
+ * time; the kernel hands each connection to one of them). Returns their pids.
+ */
+export type WorkerSpawner = (listener: number, count: number) => number[];
+
 /** Serves requests until idle for `idleTimeoutMs`. Returns when it stops. */
-export async function serveDaemon(sys: Syscalls, opts: DaemonOptions): Promise<void> {
+export async function serveDaemon(sys: Syscalls, opts: DaemonOptions & { readonly workers?: number; readonly spawnWorkers?: WorkerSpawner }): Promise<void> {
   const lock = sys.open(`${opts.socket}.lock`, O_RDWR | O_CREAT | O_CLOEXEC, 0o600);
   try {
     sys.flock(lock, LOCK_EX | LOCK_NB);
@@ -118,10 +126,6 @@ export async function serveDaemon(sys: Syscalls, opts: DaemonOptions): Promise<v
     sys.close(lock);
     throw new KapselError('ERR_DAEMON', `another kapsel-runtime daemon serves \`${opts.socket}\``, { cause: err });
   }
-  // No caller's fd may stay open here between requests, and process.stdout/stderr must be
-  // synchronous file streams (they are created on first use, after this).
-  const devNull = sys.open('/dev/null', O_RDWR | O_CLOEXEC);
-  for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
   // bound and listening under a temporary name, then renamed over any stale socket: a front
   // never connects to a socket that is not listening yet
   const fresh = `${opts.socket}.${process.pid}`;
@@ -139,34 +143,54 @@ export async function serveDaemon(sys: Syscalls, opts: DaemonOptions): Promise<v
     throw new KapselError('ERR_DAEMON', `listen on \`${opts.socket}\``, { cause: err });
   }
   if (opts.idleTimeoutMs > 0) sys.setReceiveTimeout(listener, opts.idleTimeoutMs);
+  const workers = (opts.workers ?? 1) > 1 && opts.spawnWorkers !== undefined ? opts.spawnWorkers(listener, (opts.workers ?? 1) - 1) : [];
   try {
-    for (;;) {
-      let conn: number;
-      try {
-        conn = sys.accept(listener);
-      } catch (err) {
-        if (err instanceof SyscallError && err.code === 'EINTR') continue;
-        if (err instanceof SyscallError && err.code === 'EAGAIN') return; // idle
-        throw err;
-      }
-      try {
-        await serveOne(sys, conn, devNull, opts);
-      } catch {
-        // a broken request (the front went away) ends only that request
-      } finally {
-        sys.close(conn);
-        for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
-        process.chdir('/'); // a caller's cwd must not stay busy (umount) between requests
-      }
-    }
+    await serveListener(sys, listener, opts);
   } finally {
     try {
       sys.unlinkat(-100, opts.socket, 0);
     } catch {
       // already replaced by another daemon
     }
+    for (const pid of workers) {
+      try {
+        sys.kill(pid, 15);
+      } catch {
+        // idle already
+      }
+    }
     sys.close(listener);
     sys.close(lock);
+  }
+}
+
+/**
+ * Accepts and serves connections on `listener` one at a time until it has been idle for the
+ * listener's receive timeout (a worker serves its parent's listener: serveDaemon).
+ */
+export async function serveListener(sys: Syscalls, listener: number, opts: DaemonOptions): Promise<void> {
+  // No caller's fd may stay open here between requests, and process.stdout/stderr must be
+  // synchronous file streams (they are created on first use, after this).
+  const devNull = sys.open('/dev/null', O_RDWR | O_CLOEXEC);
+  for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
+  for (;;) {
+    let conn: number;
+    try {
+      conn = sys.accept(listener);
+    } catch (err) {
+      if (err instanceof SyscallError && err.code === 'EINTR') continue;
+      if (err instanceof SyscallError && err.code === 'EAGAIN') return; // idle
+      throw err;
+    }
+    try {
+      await serveOne(sys, conn, devNull, opts);
+    } catch {
+      // a broken request (the front went away) ends only that request
+    } finally {
+      sys.close(conn);
+      for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
+      process.chdir('/'); // a caller's cwd must not stay busy (umount) between requests
+    }
   }
 }
 
@@ -201,7 +225,7 @@ async function serveOne(sys: Syscalls, conn: number, devNull: number, opts: Daem
     writeAll(sys, conn, encodeOutcome(outcome));
     if (opts.requestLog !== undefined) {
       const ms = ((process.uptime() - began) * 1000).toFixed(1);
-      appendFileSync(opts.requestLog, `${new Date().toISOString()} ${ms}ms status=${outcome.status}${outcome.waitPid ? ` wait=${outcome.waitPid}` : ''} ${req.argv.join(' ')}\n`);
+      appendFileSync(opts.requestLog, `${new Date().toISOString()} ${ms}ms pid=${process.pid} status=${outcome.status}${outcome.waitPid ? ` wait=${outcome.waitPid}` : ''} ${req.argv.join(' ')}${outcome.error !== undefined ? ` error=${JSON.stringify(outcome.error)}` : ''}\n`);
     }
   } finally {
     for (const fd of fds) sys.close(fd);

@@ -104,6 +104,18 @@ export async function openSession(opts = {}) {
       };
     },
     errPath: join(dir, 'exec.stderr'),
+    /**
+     * Memory of each running `kapsel-runtime daemon` (one process serves every container): peak and
+     * current RSS in MiB from /proc/<pid>/status.
+     * @returns {{ pid: number, peakMiB: number, rssMiB: number }[]}
+     */
+    daemonMemory() {
+      return daemons.filter((d) => d.exitCode === null).map((d) => {
+        const status = readFileSync(`/proc/${d.pid}/status`, 'utf8');
+        const kib = (key) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+        return { pid: d.pid, peakMiB: kib('VmHWM') / 1024, rssMiB: kib('VmRSS') / 1024 };
+      });
+    },
     /** @type {{ from: 'snapshot' | 'live tree', stamp?: string }} which kapsel build is measured */
     kapselBuild: { from: 'live tree' },
     /** @type {false | string} the signal that asked to stop */
