@@ -173,12 +173,18 @@ export async function serveListener(sys: Syscalls, listener: number, opts: Daemo
   // synchronous file streams (they are created on first use, after this).
   const devNull = sys.open('/dev/null', O_RDWR | O_CLOEXEC);
   for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
+  // SO_RCVTIMEO ends an idle accept; a signal (SIGCHLD, a profiler's SIGPROF) restarts it with
+  // the whole timeout again, so the deadline is also checked here
+  let idleSince = Date.now();
   for (;;) {
     let conn: number;
     try {
       conn = sys.accept(listener);
     } catch (err) {
-      if (err instanceof SyscallError && err.code === 'EINTR') continue;
+      if (err instanceof SyscallError && err.code === 'EINTR') {
+        if (opts.idleTimeoutMs > 0 && Date.now() - idleSince >= opts.idleTimeoutMs) return;
+        continue;
+      }
       if (err instanceof SyscallError && err.code === 'EAGAIN') return; // idle
       throw err;
     }
@@ -190,6 +196,7 @@ export async function serveListener(sys: Syscalls, listener: number, opts: Daemo
       sys.close(conn);
       for (const fd of [0, 1, 2]) sys.dup3(devNull, fd);
       process.chdir('/'); // a caller's cwd must not stay busy (umount) between requests
+      idleSince = Date.now();
     }
   }
 }

@@ -85,6 +85,27 @@ function fail(syscall: string, what?: string, path?: string): never {
   throw new SyscallError(syscall, koffi().errno(), what, path);
 }
 
+/**
+ * Errnos that callers of a path walk take as answers, not failures (EINVAL from readlinkat: not a
+ * symlink; ENOENT: not there; EEXIST: already there). Their errors carry no stack: capturing one
+ * costs ~20 us, and a container's root filesystem asks ~100 such questions (issue 9).
+ */
+const ANSWERS: ReadonlySet<number> = new Set([2 /* ENOENT */, 17 /* EEXIST */, 22 /* EINVAL */]);
+
+function checkAnswer(ret: number | bigint, syscall: string, what: string, path: string): number {
+  const n = Number(ret);
+  if (n >= 0) return n;
+  const errno = koffi().errno();
+  if (!ANSWERS.has(errno)) fail(syscall, what, path);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    throw new SyscallError(syscall, errno, what, path);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 function check(ret: number | bigint, syscall: string, what?: string, path?: string): number {
   const n = Number(ret);
   if (n < 0) fail(syscall, what, path);
@@ -219,13 +240,13 @@ export class LinuxSyscalls implements Syscalls {
     how.writeBigUInt64LE(BigInt(flags), 0);
     how.writeBigUInt64LE(BigInt(mode), 8);
     how.writeBigUInt64LE(BigInt(resolve), 16);
-    return check(fn.openat2(SYS_openat2, dirfd, path, how, 24), 'openat2', `open \`${path}\``, path);
+    return checkAnswer(fn.openat2(SYS_openat2, dirfd, path, how, 24), 'openat2', `open \`${path}\``, path);
   }
   close(fd: number): void {
     check(fn.close(fd), 'close', `close fd ${fd}`);
   }
   mkdirat(dirfd: number, path: string, mode: number): void {
-    check(fn.mkdirat(dirfd, path, mode), 'mkdirat', `mkdir \`${path}\``, path);
+    checkAnswer(fn.mkdirat(dirfd, path, mode), 'mkdirat', `mkdir \`${path}\``, path);
   }
   mknodat(dirfd: number, path: string, mode: number, dev: number): void {
     check(fn.mknodat(dirfd, path, mode, dev), 'mknodat', `mknod \`${path}\``, path);
@@ -236,7 +257,7 @@ export class LinuxSyscalls implements Syscalls {
   readlinkat(dirfd: number, path: string): string {
     // FFI: the kernel writes at most buf.length bytes, no NUL terminator.
     const buf = Buffer.alloc(4096);
-    const n = check(fn.readlinkat(dirfd, path, buf, buf.length), 'readlinkat', `readlink \`${path}\``, path);
+    const n = checkAnswer(fn.readlinkat(dirfd, path, buf, buf.length), 'readlinkat', `readlink \`${path}\``, path);
     return buf.subarray(0, n).toString('utf8');
   }
   unlinkat(dirfd: number, path: string, flags: number): void {
