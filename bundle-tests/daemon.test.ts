@@ -5,10 +5,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleFactory, leftovers, sleepMs, RUNTIME, type Bundle } from './helpers.js';
+import { bundleFactory, leftovers, sleepMs, REPO, RUNTIME, type Bundle } from './helpers.js';
 
 const { bundle, cleanupAll } = bundleFactory();
 const dir = mkdtempSync(join(tmpdir(), 'kapsel-perf-daemon-'));
@@ -353,4 +353,24 @@ test('--workers N: N processes serve one socket; they stop with the daemon', asy
   await new Promise((r) => d.once('exit', r));
   for (let i = 0; i < 200 && existsSync(`/proc/${worker}`); i++) await sleepMs(10);
   assert.equal(existsSync(`/proc/${worker}`), false, 'the worker ends with the daemon');
+});
+
+test('a daemon whose code was replaced on disk (rebuild, upgrade) declines and stops', async () => {
+  // a daemon running from a copy of the build, so the test can "rebuild" it
+  const tree = join(dir, 'build-copy');
+  mkdirSync(tree);
+  cpSync(join(REPO, 'dist'), join(tree, 'dist'), { recursive: true });
+  for (const d of ['node_modules', 'native', 'package.json']) symlinkSync(join(REPO, d), join(tree, d));
+  const socket = join(dir, 'stale.sock');
+  const d = spawn(process.execPath, [join(tree, 'dist', 'bundle', 'kapsel-runtime.start.cjs'), 'daemon', '--socket', socket], { stdio: 'ignore' });
+  daemons.push(d);
+  for (let i = 0; i < 500 && !existsSync(socket); i++) await sleepMs(10);
+  assert.ok(servedByDaemon(front(['--root', dir, '--debug', 'state', 'nosuch'], { socket })));
+  const entry = join(tree, 'dist', 'bundle', 'kapsel-runtime.start.cjs');
+  writeFileSync(entry, readFileSync(entry)); // rewritten as a build does
+  const r = front(['--root', dir, '--debug', 'state', 'nosuch'], { socket });
+  assert.equal(servedByDaemon(r), false, 'the stale daemon declined');
+  assert.match(r.stderr, /container nosuch does not exist/, 'and the front ran the command itself');
+  await new Promise((res) => (d.exitCode !== null ? res(undefined) : d.once('exit', res)));
+  assert.equal(existsSync(socket), false, 'the stale daemon stopped and removed its socket');
 });

@@ -4,7 +4,7 @@
  * prints and exits; each verb calls the runtime library. Command modules load lazily so each
  * invocation pays only for what it uses (start-up cost is the performance problem).
  */
-import { readFileSync, writeSync } from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { PR_SET_PDEATHSIG } from '../sys/constants.js';
@@ -309,6 +309,21 @@ function daemonJob(argv: readonly string[]): DaemonJob | undefined {
   return (front) => served(fast.globals, () => fastForFront(fast, globalArgv, front));
 }
 
+/** Whether the file this process runs (its entry script) was replaced or changed since now. */
+function codeReplaced(): () => boolean {
+  const entry = process.argv[1] ?? '';
+  const stamp = (): string => {
+    try {
+      const st = statSync(entry);
+      return `${st.ino}:${st.mtimeMs}:${st.size}`;
+    } catch {
+      return 'gone';
+    }
+  };
+  const started = stamp();
+  return () => stamp() !== started;
+}
+
 /**
  * `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE]
  * [--workers N]`; `--listen-fd FD` is internal: a worker serving its parent's socket.
@@ -337,6 +352,7 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
     idleTimeoutMs: idle * 1000,
     job: daemonJob,
     requestLog: values['request-log'],
+    stale: codeReplaced(),
   };
   if (values['listen-fd'] !== undefined) {
     // a worker: ends with its parent (which also stops it when the daemon ends)

@@ -99,6 +99,11 @@ export interface DaemonOptions {
   readonly job: (argv: readonly string[]) => DaemonJob | undefined;
   /** Appends one line per served request (time, duration, status, argv) to this file. */
   readonly requestLog?: string | undefined;
+  /**
+   * True once the code this daemon runs was replaced on disk (a rebuild or an upgrade): it then
+   * declines every request, so the fronts run the new code, and stops.
+   */
+  readonly stale?: () => boolean;
 }
 
 export function encodeOutcome(o: DaemonOutcome): Buffer {
@@ -187,6 +192,15 @@ export async function serveListener(sys: Syscalls, listener: number, opts: Daemo
       }
       if (err instanceof SyscallError && err.code === 'EAGAIN') return; // idle
       throw err;
+    }
+    if (opts.stale?.() === true) {
+      try {
+        sys.write(conn, Buffer.from('F'));
+      } catch {
+        // the front went away
+      }
+      sys.close(conn);
+      return;
     }
     try {
       await serveOne(sys, conn, devNull, opts);
