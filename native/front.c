@@ -38,6 +38,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util.h"
+
 #define DEFAULT_SOCKET "/run/kapsel-runtime-daemon.sock"
 #define MAX_PAYLOAD (1 << 16)
 
@@ -118,17 +120,6 @@ static int same_world(int sock) {
   return same_file("/proc/self/root", theirs);
 }
 
-static int read_full(int fd, void *buf, size_t len) {
-  size_t got = 0;
-  while (got < len) {
-    ssize_t n = read(fd, (char *)buf + got, len - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    got += (size_t)n;
-  }
-  return 0;
-}
-
 /* Sends the request; 0 when sent. */
 static int send_request(int sock, int argc, char **argv) {
   static char payload[MAX_PAYLOAD];
@@ -144,8 +135,8 @@ static int send_request(int sock, int argc, char **argv) {
   mode_t mask = umask(0);
   umask(mask);
   unsigned char head[12] = {'K', 'R', 'T', '2'};
-  uint32_t v[2] = {(uint32_t)off, (uint32_t)mask}; /* little-endian host (x86_64, aarch64) */
-  memcpy(head + 4, v, sizeof v);
+  put_le32(head + 4, (uint32_t)off);
+  put_le32(head + 8, (uint32_t)mask);
 
   struct iovec iov[2] = {{head, sizeof head}, {payload, off}};
   union {
@@ -310,38 +301,32 @@ static int follow_daemon(int sock) {
     int type = read_type(sock, fds, &nfds);
     unsigned char body[12];
     if (type == 'S' && nfds == 2 && read_full(sock, body, 4) == 0) {
-      uint32_t syncfd;
-      memcpy(&syncfd, body, 4);
+      uint32_t syncfd = get_le32(body);
       reap(&stage); /* one stage per request; never two */
       pid_t pid = syncfd >= 3 && syncfd < 4096 ? fork_stage(fds[0], fds[1], (int)syncfd) : -1;
       close(fds[0]);
       close(fds[1]);
       if (pid > 0) stage = pid;
       unsigned char reply[5] = {'P'};
-      uint32_t p = pid > 0 ? (uint32_t)pid : 0;
-      memcpy(reply + 1, &p, 4);
+      put_le32(reply + 1, pid > 0 ? (uint32_t)pid : 0);
       if (write_full(sock, reply, sizeof reply) < 0) break;
       continue;
     }
     for (int i = 0; i < nfds; i++) close(fds[i]);
     if (type == 'W' && read_full(sock, body, 4) == 0) {
-      uint32_t pid;
-      memcpy(&pid, body, 4);
+      uint32_t pid = get_le32(body);
       reap(&stage); /* the stage's first process exits before its child is reparented to us */
       int st = -1;
       while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {
       }
       unsigned char reply[5] = {'w'};
-      memcpy(reply + 1, &st, 4);
+      put_le32(reply + 1, (uint32_t)st);
       if (write_full(sock, reply, sizeof reply) < 0) break;
       continue;
     }
     if (type == 'X' && read_full(sock, body, 12) == 0) {
-      int32_t status;
-      uint32_t wait_pid, len;
-      memcpy(&status, body, 4);
-      memcpy(&wait_pid, body + 4, 4);
-      memcpy(&len, body + 8, 4);
+      int32_t status = (int32_t)get_le32(body);
+      uint32_t wait_pid = get_le32(body + 4), len = get_le32(body + 8);
       char *follow = NULL;
       if (len > 0) {
         follow = len <= MAX_PAYLOAD ? malloc(len) : NULL;

@@ -1,5 +1,5 @@
 /*
- * util.h: the small I/O helpers the static native helpers share (kapsel-init, kapsel-vmm,
+ * util.h: the small I/O helpers the static native helpers share (kapsel-front, kapsel-vmm,
  * kapsel-guest-init). Header-only and `static inline`, so each binary stays one translation unit,
  * keeps only what it calls, and needs no library of ours at link time.
  *
