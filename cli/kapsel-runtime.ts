@@ -326,7 +326,7 @@ function codeReplaced(): () => boolean {
 
 /**
  * `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE]
- * [--workers N]`; `--listen-fd FD` is internal: a worker serving its parent's socket.
+ * [--workers N]`; `--listen-fd FD --parent PID` is internal: a worker serving its parent's socket.
  */
 async function daemonCommand(argv: readonly string[]): Promise<void> {
   const { values } = parseArgs({
@@ -337,6 +337,7 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
       'request-log': { type: 'string' },
       workers: { type: 'string' },
       'listen-fd': { type: 'string' },
+      parent: { type: 'string' },
     },
     strict: true,
   });
@@ -355,10 +356,10 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
     stale: codeReplaced(),
   };
   if (values['listen-fd'] !== undefined) {
-    // a worker: ends with its parent (which also stops it when the daemon ends)
-    const parent = process.ppid;
+    // a worker: ends with its parent (which also stops it when the daemon ends), also when the
+    // parent died before the death signal was asked for
     sys.prctl(PR_SET_PDEATHSIG, 15);
-    if (process.ppid !== parent) return;
+    if (String(process.ppid) !== values.parent) return;
     await daemon.serveListener(sys, Number(values['listen-fd']), opts);
     return;
   }
@@ -369,7 +370,7 @@ async function daemonCommand(argv: readonly string[]): Promise<void> {
       const { spawn } = process.getBuiltinModule('node:child_process') as typeof import('node:child_process');
       const pids: number[] = [];
       for (let i = 0; i < count; i++) {
-        const args = [...process.execArgv, process.argv[1]!, 'daemon', '--listen-fd', '3', '--idle-timeout', String(idle)];
+        const args = [...process.execArgv, process.argv[1]!, 'daemon', '--listen-fd', '3', '--parent', String(process.pid), '--idle-timeout', String(idle)];
         if (values['request-log'] !== undefined) args.push('--request-log', values['request-log']);
         const w = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'ignore', listener] });
         w.on('error', () => undefined);
