@@ -21,7 +21,7 @@
 # and last:  "N passed, M failed, K skipped"
 #   N = expected files that passed, M = expected files that did not,
 #   K = known-failing files (newly-passing files are in none of the three).
-# With CONFORMANCE_DAEMON=1 also (after the files):
+# With CONFORMANCE_DAEMON=1 (or one) also (after the files):
 #   ok daemon-served (<counts per verb>)   counted in N
 #   not ok daemon-served (<why>)           counted in M
 # With CONFORMANCE_COMPARE: "differs <file> (<status> vs <status there>)", in none of the three.
@@ -55,6 +55,10 @@
 #                           inside each test file's mount namespace; run.sh stops them at the
 #                           end and adds one more result, "daemon-served" (ok when the daemons'
 #                           request logs show create, start, kill and delete)
+#                           one = the same, but the whole suite runs in ONE private mount
+#                           namespace (unshare -m around run-validation.sh, RTT_MOUNTNS=0), so
+#                           one daemon serves every test file (and the suite's clean-up); the
+#                           "host mount" leak check then sees mounts left in that namespace
 #   CONFORMANCE_COMPARE     results dir of another run (e.g. the plain one): print a "differs"
 #                           line for every test file whose STATUS is not the same
 #   CONFORMANCE_RESULTS_FILE  write this run's results dir path to this file
@@ -136,16 +140,18 @@ else
   case $w/ in "$s"/*|"$s"//*) fatal "RTT_WORK=$RTT_WORK is inside $SHARED; use a directory outside it (default /var/tmp/kapsel-rtt)";; esac
   mkdir -p "$RTT_WORK" || fatal "cannot create RTT_WORK=$RTT_WORK"
 
-  RESULTS=$RTT_WORK/results/kapsel-$(basename "$RUNTIME")$([ "${CONFORMANCE_DAEMON:-0}" = 1 ] && echo -daemon)-$(date +%Y%m%d-%H%M%S)-$$
+  DMODE=${CONFORMANCE_DAEMON:-0}
+  case $DMODE in 0|1|one) ;; *) fatal "CONFORMANCE_DAEMON=$DMODE: use 1 or one";; esac
+  RESULTS=$RTT_WORK/results/kapsel-$(basename "$RUNTIME")$([ "$DMODE" != 0 ] && echo -daemon)-$(date +%Y%m%d-%H%M%S)-$$
   mkdir -p "$RESULTS" || fatal "cannot create $RESULTS"
   [ -n "${CONFORMANCE_RESULTS_FILE:-}" ] && echo "$RESULTS" > "$CONFORMANCE_RESULTS_FILE"
 
   # CONFORMANCE_DAEMON=1: the suite runs conformance/daemon-runtime.sh (through a launcher
   # holding its settings), which starts a daemon in each test file's mount namespace
   DDIR=
-  if [ "${CONFORMANCE_DAEMON:-0}" = 1 ]; then
+  if [ "$DMODE" != 0 ]; then
     "$RUNTIME" --version 2>/dev/null | grep -q '^kapsel-runtime' \
-      || fatal "CONFORMANCE_DAEMON=1 needs kapsel-runtime, not $RUNTIME"
+      || fatal "CONFORMANCE_DAEMON=$DMODE needs kapsel-runtime, not $RUNTIME"
     # sockets, pids, request log: a short path (a socket path must fit in sun_path, 108 bytes)
     DDIR=$(mktemp -d /tmp/kapsel-confd.XXXXXX) || fatal "cannot create a daemon dir in /tmp"
     ns=$(readlink /proc/self/ns/mnt | tr -dc 0-9)
@@ -176,14 +182,25 @@ else
   msg "runtime $RUNTIME; suite $RV; build cache $RTT_WORK; results $RESULTS"
   t0=$(date +%s)
   # no positional args: run-validation.sh would take them as test names (RTT_TESTS is passed via env)
+  RVCMD=(bash "$RV")
+  if [ "$DMODE" = one ]; then
+    RVCMD=(unshare --mount --propagation private env RTT_MOUNTNS=0 bash "$RV")
+    ls -d "$RTT_WORK"/tmp/run.* 2>/dev/null | sort > "$RESULTS/rundirs.before"
+  fi
   if [ "${CONFORMANCE_QUIET:-0}" = 1 ]; then
-    bash "$RV" > "$LOG" 2>&1 < /dev/null
+    "${RVCMD[@]}" > "$LOG" 2>&1 < /dev/null
   else
-    bash "$RV" < /dev/null 2>&1 | tee "$LOG" >&2
+    "${RVCMD[@]}" < /dev/null 2>&1 | tee "$LOG" >&2
   fi
   rc=$?
   t1=$(date +%s)
   [ -n "$DDIR" ] && stop_daemons
+  if [ "$DMODE" = one ]; then
+    # run-validation.sh keeps its bundle dir when mounts were left in its (now gone) namespace
+    ls -d "$RTT_WORK"/tmp/run.* 2>/dev/null | sort | comm -13 "$RESULTS/rundirs.before" - | while read -r d; do
+      grep -q " $d/" /proc/self/mountinfo || { rm -rf --one-file-system "$d"; msg "removed $d (its mounts went with the suite's namespace)"; }
+    done
+  fi
   exec 9>&-
   msg "run-validation.sh exited $rc after $((t1 - t0))s"
   # rc 0/1 = ran (1: some TAP failure); anything else (2 = die) = not built / not run
@@ -284,7 +301,7 @@ done
 # One more result for a daemon run: the daemons' request logs must show create, start, kill
 # and delete (else the front ran Node every time and the run proved nothing about the daemon).
 # Also reported: how many of the test programs' calls of each verb (cli.log) a daemon served.
-if [ -f "$RESULTS/daemon-requests.log" ] || [ "${CONFORMANCE_DAEMON:-0}" = 1 ]; then
+if [ -f "$RESULTS/daemon-requests.log" ] || [ "${CONFORMANCE_DAEMON:-0}" != 0 ]; then
   verbs="create start kill delete state exec run"
   count_verbs() { # file awk-field-of-argv-start -> "verb count" lines
     awk -v from="$2" -v verbs="$verbs" 'BEGIN{split(verbs, v, " "); for (i in v) want[v[i]]=1}
