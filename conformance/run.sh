@@ -156,7 +156,7 @@ else
     DDIR=$(mktemp -d /tmp/kapsel-confd.XXXXXX) || fatal "cannot create a daemon dir in /tmp"
     ns=$(readlink /proc/self/ns/mnt | tr -dc 0-9)
     mkdir -p "$RESULTS/daemon-runtime"
-    printf '#!/bin/sh\nKAPSEL_CONFD_RUNTIME=%s KAPSEL_CONFD_DIR=%s KAPSEL_CONFD_HOST_MNTNS=%s exec %s "$@"\n' \
+    printf '#!/bin/sh\nKAPSEL_CONFD_RUNTIME=%s KAPSEL_CONFD_DIR=%s KAPSEL_CONFD_HOST_MNTNS=%s exec /bin/sh %s "$@"\n' \
       "$RUNTIME" "$DDIR" "$ns" "$HERE/daemon-runtime.sh" > "$RESULTS/daemon-runtime/kapsel-runtime"
     chmod 755 "$DDIR" "$RESULTS/daemon-runtime/kapsel-runtime"
     : > "$DDIR/requests.log"; : > "$DDIR/started"
