@@ -21,6 +21,10 @@
 # and last:  "N passed, M failed, K skipped"
 #   N = expected files that passed, M = expected files that did not,
 #   K = known-failing files (newly-passing files are in none of the three).
+# With CONFORMANCE_DAEMON=1 (or one) also (after the files):
+#   ok daemon-served (<counts per verb>)   counted in N
+#   not ok daemon-served (<why>)           counted in M
+# With CONFORMANCE_COMPARE: "differs <file> (<status> vs <status there>)", in none of the three.
 # Diagnostics (suite log, leak checks, hints) go to stderr.
 #
 # Exit status: 0 = every expected file passed; 1 = M > 0 (or leaks with
@@ -46,6 +50,18 @@
 #   CONFORMANCE_KEEP        keep the newest N results dirs of this script [10]
 #   CONFORMANCE_LOCK_WAIT   seconds to wait for another suite run on this host [3600]
 #   CONFORMANCE_LEAKS_FATAL 1 = leaked mounts/cgroups/processes make the run fail
+#   CONFORMANCE_DAEMON      1 = run RUNTIME (kapsel-runtime) served by `kapsel-runtime daemon`:
+#                           the suite gets conformance/daemon-runtime.sh, which starts a daemon
+#                           inside each test file's mount namespace; run.sh stops them at the
+#                           end and adds one more result, "daemon-served" (ok when the daemons'
+#                           request logs show create, start, kill and delete)
+#                           one = the same, but the whole suite runs in ONE private mount
+#                           namespace (unshare -m around run-validation.sh, RTT_MOUNTNS=0), so
+#                           one daemon serves every test file (and the suite's clean-up); the
+#                           "host mount" leak check then sees mounts left in that namespace
+#   CONFORMANCE_COMPARE     results dir of another run (e.g. the plain one): print a "differs"
+#                           line for every test file whose STATUS is not the same
+#   CONFORMANCE_RESULTS_FILE  write this run's results dir path to this file
 set -u
 set -o pipefail
 
@@ -75,6 +91,30 @@ passing() { case $1 in PASS|PASS0) return 0;; *) return 1;; esac; }
 
 # ------------------------------------------------------------------ run
 LEAKS=0
+DDIR=
+
+# CONFORMANCE_DAEMON=1: stop every daemon daemon-runtime.sh started (idle by now), keep their
+# request log and output in the results, remove their sockets; a daemon that does not go away
+# is a leak. Runs once (also on an early exit).
+is_our_daemon() { case $(tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline") in *" daemon --socket $DDIR/"*) true;; *) false;; esac; }
+stop_daemons() {
+  [ -n "$DDIR" ] && [ -d "$DDIR" ] || return 0
+  local p n=0 left=
+  for p in $(awk '{print $1}' "$DDIR/started"); do
+    is_our_daemon "$p" && kill -TERM "$p" 2>/dev/null && n=$((n+1))
+  done
+  for p in $(awk '{print $1}' "$DDIR/started"); do
+    for _ in $(seq 100); do is_our_daemon "$p" || break; sleep 0.05; done
+    is_our_daemon "$p" && { kill -KILL "$p" 2>/dev/null; left="$left $p"; }
+  done
+  cp "$DDIR/requests.log" "$RESULTS/daemon-requests.log" 2>/dev/null
+  cp "$DDIR/daemon.log" "$RESULTS/daemon.log" 2>/dev/null
+  cp "$DDIR/started" "$RESULTS/daemons.started" 2>/dev/null
+  echo "$left" > "$RESULTS/daemons.leaked"
+  msg "stopped $n kapsel-runtime daemon(s) ($(wc -l < "$DDIR/started") started during the run)${left:+; still running after SIGTERM, killed:$left}"
+  rm -rf "$DDIR"
+  DDIR=
+}
 if [ -n "${CONFORMANCE_RESULTS:-}" ]; then
   RESULTS=$CONFORMANCE_RESULTS
   [ -f "$RESULTS/summary.txt" ] || fatal "no summary.txt in $RESULTS"
@@ -100,8 +140,30 @@ else
   case $w/ in "$s"/*|"$s"//*) fatal "RTT_WORK=$RTT_WORK is inside $SHARED; use a directory outside it (default /var/tmp/kapsel-rtt)";; esac
   mkdir -p "$RTT_WORK" || fatal "cannot create RTT_WORK=$RTT_WORK"
 
-  RESULTS=$RTT_WORK/results/kapsel-$(basename "$RUNTIME")-$(date +%Y%m%d-%H%M%S)-$$
+  DMODE=${CONFORMANCE_DAEMON:-0}
+  case $DMODE in 0|1|one) ;; *) fatal "CONFORMANCE_DAEMON=$DMODE: use 1 or one";; esac
+  RESULTS=$RTT_WORK/results/kapsel-$(basename "$RUNTIME")$([ "$DMODE" != 0 ] && echo -daemon)-$(date +%Y%m%d-%H%M%S)-$$
   mkdir -p "$RESULTS" || fatal "cannot create $RESULTS"
+  [ -n "${CONFORMANCE_RESULTS_FILE:-}" ] && echo "$RESULTS" > "$CONFORMANCE_RESULTS_FILE"
+
+  # CONFORMANCE_DAEMON=1: the suite runs conformance/daemon-runtime.sh (through a launcher
+  # holding its settings), which starts a daemon in each test file's mount namespace
+  DDIR=
+  if [ "$DMODE" != 0 ]; then
+    "$RUNTIME" --version 2>/dev/null | grep -q '^kapsel-runtime' \
+      || fatal "CONFORMANCE_DAEMON=$DMODE needs kapsel-runtime, not $RUNTIME"
+    # sockets, pids, request log: a short path (a socket path must fit in sun_path, 108 bytes)
+    DDIR=$(mktemp -d /tmp/kapsel-confd.XXXXXX) || fatal "cannot create a daemon dir in /tmp"
+    ns=$(readlink /proc/self/ns/mnt | tr -dc 0-9)
+    mkdir -p "$RESULTS/daemon-runtime"
+    printf '#!/bin/sh\nKAPSEL_CONFD_RUNTIME=%s KAPSEL_CONFD_DIR=%s KAPSEL_CONFD_HOST_MNTNS=%s exec /bin/sh %s "$@"\n' \
+      "$RUNTIME" "$DDIR" "$ns" "$HERE/daemon-runtime.sh" > "$RESULTS/daemon-runtime/kapsel-runtime"
+    chmod 755 "$DDIR" "$RESULTS/daemon-runtime/kapsel-runtime"
+    : > "$DDIR/requests.log"; : > "$DDIR/started"
+    REAL=$RUNTIME RUNTIME=$RESULTS/daemon-runtime/kapsel-runtime
+    RUNTIME_NAME=${CONFORMANCE_NAME:-$(basename "$REAL") + daemon}
+    trap stop_daemons EXIT
+  fi
   export RTT_RESULTS=$RESULTS RUNTIME
   LOG=$RESULTS/run-validation.log
 
@@ -120,13 +182,25 @@ else
   msg "runtime $RUNTIME; suite $RV; build cache $RTT_WORK; results $RESULTS"
   t0=$(date +%s)
   # no positional args: run-validation.sh would take them as test names (RTT_TESTS is passed via env)
+  RVCMD=(bash "$RV")
+  if [ "$DMODE" = one ]; then
+    RVCMD=(unshare --mount --propagation private env RTT_MOUNTNS=0 bash "$RV")
+    ls -d "$RTT_WORK"/tmp/run.* 2>/dev/null | sort > "$RESULTS/rundirs.before"
+  fi
   if [ "${CONFORMANCE_QUIET:-0}" = 1 ]; then
-    bash "$RV" > "$LOG" 2>&1 < /dev/null
+    "${RVCMD[@]}" > "$LOG" 2>&1 < /dev/null
   else
-    bash "$RV" < /dev/null 2>&1 | tee "$LOG" >&2
+    "${RVCMD[@]}" < /dev/null 2>&1 | tee "$LOG" >&2
   fi
   rc=$?
   t1=$(date +%s)
+  [ -n "$DDIR" ] && stop_daemons
+  if [ "$DMODE" = one ]; then
+    # run-validation.sh keeps its bundle dir when mounts were left in its (now gone) namespace
+    ls -d "$RTT_WORK"/tmp/run.* 2>/dev/null | sort | comm -13 "$RESULTS/rundirs.before" - | while read -r d; do
+      grep -q " $d/" /proc/self/mountinfo || { rm -rf --one-file-system "$d"; msg "removed $d (its mounts went with the suite's namespace)"; }
+    done
+  fi
   exec 9>&-
   msg "run-validation.sh exited $rc after $((t1 - t0))s"
   # rc 0/1 = ran (1: some TAP failure); anything else (2 = die) = not built / not run
@@ -180,6 +254,10 @@ else
     sed 's/^/    /' "$RESULTS/processes.leaked" >&2
   fi
 
+  if [ -n "$(tr -d ' \n' 2>/dev/null < "$RESULTS/daemons.leaked")" ]; then
+    LEAKS=$((LEAKS+1)); msg "LEAK: kapsel-runtime daemons ignored SIGTERM (killed):$(cat "$RESULTS/daemons.leaked")"
+  fi
+
   # ---------------------------------------------------------- prune old results
   ls -1dt "$RTT_WORK"/results/kapsel-* 2>/dev/null | tail -n +$((KEEP + 1)) | while read -r d; do rm -rf --one-file-system "$d"; done
 fi
@@ -218,6 +296,48 @@ for f in "${order[@]}"; do
     echo "known-failing $f ($st) — ${REASON[$f]:-no reason recorded in known-failures.txt}"; k=$((k+1))
   fi
 done
+
+# ------------------------------------------------------------ daemon served?
+# One more result for a daemon run: the daemons' request logs must show create, start, kill
+# and delete (else the front ran Node every time and the run proved nothing about the daemon).
+# Also reported: how many of the test programs' calls of each verb (cli.log) a daemon served.
+if [ -f "$RESULTS/daemon-requests.log" ] || [ "${CONFORMANCE_DAEMON:-0}" != 0 ]; then
+  verbs="create start kill delete state exec run"
+  count_verbs() { # file awk-field-of-argv-start -> "verb count" lines
+    awk -v from="$2" -v verbs="$verbs" 'BEGIN{split(verbs, v, " "); for (i in v) want[v[i]]=1}
+      {for (i=from; i<=NF; i++) if ($i in want) {n[$i]++; break}}
+      END{for (k in n) print k, n[k]}' "$1" 2>/dev/null
+  }
+  declare -A SERVED CALLED
+  while read -r v c; do SERVED[$v]=$c; done < <(count_verbs "$RESULTS/daemon-requests.log" 4)
+  while read -r v c; do CALLED[$v]=$c; done < <(cut -f3 "$RESULTS/cli.log" 2>/dev/null | count_verbs /dev/stdin 1)
+  detail=; missing=
+  for v in $verbs; do
+    [ -n "${SERVED[$v]:-}${CALLED[$v]:-}" ] && detail="$detail${detail:+, }$v ${SERVED[$v]:-0}/${CALLED[$v]:-0}"
+  done
+  for v in create start kill delete; do [ "${SERVED[$v]:-0}" -gt 0 ] || missing="$missing $v"; done
+  if [ -z "$missing" ]; then
+    echo "ok daemon-served (served/called by the tests: $detail)"; n=$((n+1))
+  else
+    echo "not ok daemon-served (no$missing request in $RESULTS/daemon-requests.log; served/called: ${detail:-none})"; m=$((m+1))
+  fi
+fi
+
+# ------------------------------------------------------- compare with another run
+if [ -n "${CONFORMANCE_COMPARE:-}" ]; then
+  if [ -f "$CONFORMANCE_COMPARE/summary.txt" ]; then
+    declare -A OTHER
+    while read -r f st; do OTHER[$f]=$st; done < <(awk 'NR>1 && NF>=2 {print $1, $2}' "$CONFORMANCE_COMPARE/summary.txt")
+    nd=0
+    for f in "${order[@]}"; do
+      [ -n "${OTHER[$f]:-}" ] || continue
+      [ "${STATUS[$f]}" = "${OTHER[$f]}" ] || { echo "differs $f (${STATUS[$f]} vs ${OTHER[$f]} in $CONFORMANCE_COMPARE)"; nd=$((nd+1)); }
+    done
+    msg "$nd test file(s) differ from $CONFORMANCE_COMPARE"
+  else
+    msg "WARNING: no summary.txt in CONFORMANCE_COMPARE=$CONFORMANCE_COMPARE; not compared"
+  fi
+fi
 
 # ------------------------------------------------------------ markdown table
 if [ -n "${CONFORMANCE_TABLE:-}" ]; then
