@@ -113,7 +113,7 @@ try {
   for (;;) {
     built.modules = buildBlob(dir, 'modules', snapshotEntry({ modules: true, exclude }));
     const failed = /snapshot: module (init_[\w$]+): /.exec(built.modules.error ?? '');
-    if (failed === null) break;
+    if (failed === null || exclude.has(failed[1])) break;
     exclude.add(failed[1]);
   }
   built.eager = buildBlob(dir, 'eager', snapshotEntry({ modules: true, eager: true, exclude }));
