@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * Per-invocation cost of the runtime verbs that start no process — `start`, `state`, `kill`,
- * `delete` — without the daemon, for several kapsel-runtime builds and runc side by side.
+ * Per-invocation cost of the runtime verbs — `create`, `start`, `state`, `kill`, `delete` —
+ * without the daemon, for several kapsel-runtime builds and runc side by side.
  *
- * Each iteration, for every runtime in an order rotating with the iteration: `create` a busybox
- * `sleep` container (not timed), then time `start`, `state`, `kill KILL`, wait for the init to
- * exit (not timed) and time `delete`. Samples are posix_spawn-to-exit wall times (lib/proc.mjs).
+ * Each iteration, for every runtime in an order rotating with the iteration: time `create` of a
+ * busybox `sleep` container, `start`, `state`, `kill KILL`, wait for the init to exit (not timed)
+ * and time `delete`. Samples are posix_spawn-to-exit wall times (lib/proc.mjs).
  *
  *   node bench/verbs.mjs [--iterations 30] [--warmup 3] [--kapsel name=/path/to/kapsel-runtime ...]
  *
@@ -20,7 +20,7 @@ import { createBusyboxBundle, RUNC } from './lib/bundle.mjs';
 import { openProcessControl } from './lib/proc.mjs';
 import { fmt, markdownTable, ratio, summarize } from './lib/stats.mjs';
 
-const VERBS = ['start', 'state', 'kill', 'delete'];
+const VERBS = ['create', 'start', 'state', 'kill', 'delete'];
 
 const { values } = parseArgs({
   options: {
@@ -64,10 +64,10 @@ try {
     for (const r of [...runtimes.slice(k), ...runtimes.slice(0, k)]) {
       const id = `kbench-verbs-${process.pid}-${counter++}`;
       const pidFile = join(dir, `${id}.pid`);
-      run(r, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
+      const created = run(r, ['create', '--bundle', bundle, '--pid-file', pidFile, id]);
       live.push({ r, id });
       const pid = Number(readFileSync(pidFile, 'utf8'));
-      const t = { start: run(r, ['start', id]), state: run(r, ['state', id]), kill: run(r, ['kill', id, 'KILL']) };
+      const t = { create: created, start: run(r, ['start', id]), state: run(r, ['state', id]), kill: run(r, ['kill', id, 'KILL']) };
       proc.waitExit(pid);
       t.delete = run(r, ['delete', id]);
       live.pop();
@@ -96,4 +96,4 @@ const rows = runtimes.map((r) => {
   })];
 });
 console.log(`${began}Z, load ${loadBefore} → ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${iterations} iterations after ${warmup} warm-up, runtimes interleaved (rotating order); median ms (vs runc), no daemon\n`);
-console.log(markdownTable(['runtime', ...VERBS], rows, ['l', 'r', 'r', 'r', 'r']));
+console.log(markdownTable(['runtime', ...VERBS], rows, ['l', ...VERBS.map(() => 'r')]));
