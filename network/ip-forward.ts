@@ -1,5 +1,5 @@
 /**
- * net.ipv4.ip_forward (ip-sysctl.rst) is one host-wide switch. The first kapsel table that needs
+ * net.ipv4.ip_forward (ip-sysctl.rst) is one switch per network namespace. The first kapsel table that needs
  * forwarding (a non-internal network) records the value it found and sets 1; the last one to
  * go restores the recorded value. The record lives in /run (gone with a reboot, as the sysctl
  * is) and lists its users, so several kapsel stores (a test store beside the real one) agree.
@@ -13,10 +13,33 @@ import { fstatSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } f
 import { dirname } from 'node:path';
 import { LOCK_EX } from '../sys/syscalls.js';
 import type { Syscalls } from '../sys/syscalls.js';
-import { O_CLOEXEC, O_CREAT, O_RDWR } from '../sys/constants.js';
+import { AF_UNIX, O_CLOEXEC, O_CREAT, O_RDWR, SOCK_CLOEXEC } from '../sys/constants.js';
 
 export const IP_FORWARD_RECORD = '/run/kapsel/network-ip-forward.json';
 const SYSCTL = '/proc/sys/net/ipv4/ip_forward';
+
+/**
+ * The record of the network namespace we run in. The sysctl is per namespace while /run is often
+ * shared with other namespaces (`ip netns exec`, a test's `unshare -n`): the host's namespace
+ * (pid 1's) keeps IP_FORWARD_RECORD, any other one gets a record of its own, named by its
+ * SO_NETNS_COOKIE (unique for the boot, unlike the namespace's inode number, which is reused).
+ */
+export function ipForwardRecordPath(sys: Syscalls, base = IP_FORWARD_RECORD): string {
+  const ours = statSync('/proc/self/ns/net');
+  let initial;
+  try {
+    initial = statSync('/proc/1/ns/net');
+  } catch {
+    initial = undefined; // pid 1 is not ours to inspect (another user): name ours by cookie
+  }
+  if (initial !== undefined && initial.dev === ours.dev && initial.ino === ours.ino) return base;
+  const sock = sys.socket(AF_UNIX, 2 /* SOCK_DGRAM */ | SOCK_CLOEXEC, 0);
+  try {
+    return base.replace(/\.json$/, `-netns-${sys.netnsCookie(sock)}.json`);
+  } finally {
+    sys.close(sock);
+  }
+}
 
 interface Record {
   previous: string;

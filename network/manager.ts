@@ -18,7 +18,7 @@ import { chooseSubnet } from './subnet.js';
 import { parseProcNet } from './host-ports.js';
 import { deleteLink, ensureBridge, nextIfname, plugContainer } from './links.js';
 import { planNftTable, tableName } from './nft-plan.js';
-import { setForwardingNeeded, IP_FORWARD_RECORD } from './ip-forward.js';
+import { setForwardingNeeded, ipForwardRecordPath } from './ip-forward.js';
 import { hostsFor, resolvConf } from './hosts.js';
 import type { Attachment, NetworkRecord, PortMapping } from './types.js';
 import { join } from 'node:path';
@@ -354,7 +354,7 @@ export class NetworkManager {
   #apply(): void {
     const nets = this.store.list();
     this.#deps.nft(planNftTable(this.table, nets), `apply nftables table \`ip ${this.table}\``);
-    setForwardingNeeded(this.#deps.sys, this.table, nets.some((n) => !n.internal), this.#deps.ipForwardRecord ?? IP_FORWARD_RECORD);
+    setForwardingNeeded(this.#deps.sys, this.table, nets.some((n) => !n.internal), this.#deps.ipForwardRecord ?? ipForwardRecordPath(this.#deps.sys));
   }
 }
 

@@ -10,7 +10,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,16 @@ test('iptables-nft rules survive a kapsel network, and kapsel leaves nothing in 
   const rulesBefore = inNs('iptables-save', []).replace(/^#.*\n/gm, '').replace(/\[\d+:\d+\]/g, '');
   const rulesetBefore = inNs('nft', ['list', 'ruleset']);
 
+  const hostRecord = (): string | undefined => (existsSync('/run/kapsel/network-ip-forward.json') ? readFileSync('/run/kapsel/network-ip-forward.json', 'utf8') : undefined);
+  const hostRecordBefore = hostRecord();
+  const nsRecords = (): string[] => (existsSync('/run/kapsel') ? readdirSync('/run/kapsel').filter((f) => /^network-ip-forward-netns-\d+\.json$/.test(f)) : []);
+  const recordsBefore = nsRecords();
   inNs(KAPSEL, ['network', 'create', '--subnet', '10.213.251.0/24', '--bridge', `kt-${tag}-b`, `kti${tag}`]);
+  // ip_forward is per namespace, /run is shared with the host: the namespace keeps its own record
+  assert.equal(hostRecord(), hostRecordBefore, "the host namespace's ip_forward record is not touched");
+  const ownRecords = nsRecords().filter((f) => !recordsBefore.includes(f));
+  assert.equal(ownRecords.length, 1, `a record of the namespace's own: ${ownRecords.join(' ')}`);
+  assert.match(readFileSync(join('/run/kapsel', ownRecords[0]!), 'utf8'), /"previous":"0"/);
   const tables = inNs('nft', ['list', 'tables']);
   assert.match(tables, /table ip kapsel_[0-9a-f]{8}/);
   assert.match(tables, /table ip nat/);
@@ -51,6 +60,8 @@ test('iptables-nft rules survive a kapsel network, and kapsel leaves nothing in 
   inNs(KAPSEL, ['network', 'rm', `kti${tag}`]);
   assert.equal(inNs('nft', ['list', 'ruleset']), rulesetBefore, 'the ruleset is as before');
   assert.equal(inNs('cat', ['/proc/sys/net/ipv4/ip_forward']).trim(), '0', 'ip_forward restored in the namespace');
+  assert.equal(existsSync(join('/run/kapsel', ownRecords[0]!)), false, "the namespace's record goes with its last network");
+  assert.equal(hostRecord(), hostRecordBefore);
 });
 
 test('the default network, made on first use, avoids the routes of the host it is made on', async () => {
@@ -100,6 +111,7 @@ test('the last network to go leaves nothing of the ip_forward record under /run/
   ].join(' && ');
   const out = execFileSync('unshare', ['-m', '-n', '--propagation', 'private', 'sh', '-c', script, KAPSEL], { env: { ...process.env, KAPSEL_STORE: store } }).toString();
   const [during, afterRm] = out.split('---\n');
-  assert.equal(during, '1\nnetwork-ip-forward.json\nnetwork-ip-forward.json.lock\n', 'while the network exists: ip_forward 1, the record and its lock');
+  // not pid 1's network namespace: the record is named by the namespace's cookie
+  assert.match(during ?? "", /^1\nnetwork-ip-forward-netns-(\d+)\.json\nnetwork-ip-forward-netns-\1\.json\.lock\n$/, 'while the network exists: ip_forward 1, the record and its lock');
   assert.equal(afterRm, '0\n', 'after it: ip_forward restored, /run/kapsel empty');
 });

@@ -212,6 +212,13 @@ export class LinuxSyscalls implements Syscalls {
     tv.writeBigInt64LE(BigInt((timeoutMs % 1000) * 1000), 8);
     check(fn.setsockopt(sock, SOL_SOCKET, 20 /* SO_RCVTIMEO */, tv, 16), 'setsockopt', 'set receive timeout');
   }
+  netnsCookie(sock: number): bigint {
+    // FFI: SO_NETNS_COOKIE writes a u64 (Linux 5.14+).
+    const v = Buffer.alloc(8);
+    const len = [8];
+    check(fn.getsockopt(sock, SOL_SOCKET, 71 /* SO_NETNS_COOKIE */, v, len), 'getsockopt', 'read the network namespace cookie');
+    return v.readBigUInt64LE(0);
+  }
   peerPid(sock: number): number {
     // FFI: struct ucred { i32 pid, u32 uid, u32 gid } of SO_PEERCRED.
     const cred = Buffer.alloc(12);

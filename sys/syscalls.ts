@@ -76,6 +76,8 @@ export interface Syscalls {
   addSeals(fd: number, seals: number): void;
   /** setsockopt SO_RCVTIMEO: a blocking receive fails with EAGAIN after `timeoutMs`. */
   setReceiveTimeout(sock: number, timeoutMs: number): void;
+  /** SO_NETNS_COOKIE: the boot-unique id of the network namespace `sock` was made in. */
+  netnsCookie(sock: number): bigint;
   /** SO_PEERCRED: the pid of the process at the other end of a connected unix socket. */
   peerPid(sock: number): number;
   write(fd: number, buf: Buffer): number;
