@@ -19,7 +19,8 @@
  * followed, a hard link to a lower file copies it up: overlay-lowers.ts), so its directory
  * depends on them. The same stack of layers in two images is one set of directories. The
  * unpacker checks the diff_id as it reads (unpack.ts). Overlayfs is probed once per store (mount a tiny
- * overlay under snapshots/); without it (not root, a store on a filesystem overlayfs cannot use
+ * overlay under snapshots/; a success is remembered in snapshots/.overlay-probe for this kernel
+ * release and filesystem, so later processes skip the probe's mount and removal); without it (not root, a store on a filesystem overlayfs cannot use
  * as upper, an old kernel) each container gets a full copy of the layers, as before.
  *
  * The overlay is mounted with the new mount API (fsopen + `lowerdir+` per layer, Linux 6.8),
@@ -29,6 +30,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import { AT_FDCWD, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH } from '../sys/constants.js';
@@ -65,6 +67,8 @@ export interface PrepareOptions {
 
 const LOCK_TIMEOUT_MS = 10 * 60_000;
 const RECORD = 'rootfs.json';
+/** A probe that succeeded: `<kernel release> <st_dev of snapshots/>`. */
+const PROBE_MARK = '.overlay-probe';
 const probes = new Map<string, Promise<boolean>>();
 
 const snapshotsDir = (store: ContentStore): string => join(store.root, 'snapshots');
@@ -131,6 +135,24 @@ export function overlaySupported(store: ContentStore, sys: Syscalls): Promise<bo
 
 function probeOverlay(root: string, sys: Syscalls): boolean {
   if (process.geteuid?.() !== 0) return false;
+  let key = '';
+  try {
+    mkdirSync(root, { recursive: true });
+    key = `${release()} ${statSync(root).dev}\n`;
+    if (readFileSync(join(root, PROBE_MARK), 'utf8') === key) return true;
+  } catch {
+    // no mark yet: probe
+  }
+  if (!probeOverlayMount(root, sys)) return false;
+  try {
+    if (key !== '') writeFileSync(join(root, PROBE_MARK), key);
+  } catch {
+    // the next process probes again
+  }
+  return true;
+}
+
+function probeOverlayMount(root: string, sys: Syscalls): boolean {
   const dir = join(root, `.probe-${randomBytes(4).toString('hex')}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string, string];
   try {
@@ -256,7 +278,7 @@ export async function pruneSnapshots(store: ContentStore): Promise<{ removed: st
   const removed: string[] = [];
   const staleMs = Date.now() - 60 * 60_000;
   for (const name of readdirSync(root)) {
-    if (name === '.locks') continue;
+    if (name === '.locks' || name === PROBE_MARK) continue;
     const path = join(root, name);
     if (name.startsWith('.')) {
       if (statSync(path).mtimeMs < staleMs) rmSync(path, { recursive: true, force: true });
