@@ -11,7 +11,6 @@ import { KapselError } from '../common/errors.js';
 import { mark } from '../common/timeline.js';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
-import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
 import { loadImage } from '../images/image.js';
 import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
@@ -34,7 +33,11 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
   const env = [...readEnvFiles(f.envFile ?? []), ...(f.env ?? [])];
   const store = await ContentStore.open({ root: ctx.storeRoot, syscalls: ctx.sys });
   const ref = normalizeReference(f.image);
-  if (ref === BUSYBOX_IMAGE_NAME) await ensureBusyboxImage(store);
+  if ((await store.resolve(ref)) === undefined) {
+    // the embedded busybox is built on first use (its tar and gzip code loaded only then)
+    const busybox = await import('../images/busybox-image.js');
+    if (ref === busybox.BUSYBOX_IMAGE_NAME) await busybox.ensureBusyboxImage(store);
+  }
   const image = await loadImage(store, ref);
   mark(ctx.log, `image ${ref} loaded`);
   const id = newContainerId();

@@ -41,7 +41,6 @@ import { listImageRecords } from './image-find.js';
 import { unpackImage, type ResolvedImage } from './image.js';
 import type { ContentStore } from './store.js';
 import { withFileLock } from './store-lock.js';
-import { unpackLayer } from './unpack.js';
 
 export type RootfsKind = 'overlay' | 'copy';
 
@@ -105,6 +104,8 @@ export async function ensureSnapshot(store: ContentStore, image: ResolvedImage, 
     const temp = join(root, `.tmp-${hex}-${randomBytes(4).toString('hex')}`);
     mkdirSync(temp, { mode: 0o755 });
     try {
+      // loaded here: a run whose snapshots exist needs no tar or gzip code
+      const { unpackLayer } = await import('./unpack.js');
       await unpackLayer(temp, store.openBlob(layer.digest), {
         layer: layer.digest,
         mediaType: layer.mediaType,
