@@ -50,12 +50,16 @@ export async function runContainer(ctx: EngineContext, f: RunFlags, io?: AttachO
   const result = await mon.attachment.done;
   mark(ctx.log, 'container exited');
   if (handoff) {
-    await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id)));
+    // the monitor waits for our "done" (frame 4); if we die before, it runs `__monitor-exit`,
+    // which finalizes and removes under the same lock
+    const autoRemove = rec.hostConfig.autoRemove;
+    const last = await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id), autoRemove));
     mark(ctx.log, 'exit finalized');
-    // --rm: removed before we return, as docker does (this also ends the waiting monitor)
-    if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
-    else mon.attachment.finish();
-    mark(ctx.log, rec.hostConfig.autoRemove ? 'removed' : 'monitor told');
+    // --rm: removed before we return, as docker does: runtime state and cgroups went with
+    // finalizeExit; the name, overlay and directory go here
+    if (autoRemove) ctx.containers.remove(rec.id, last.name);
+    mon.attachment.finish();
+    mark(ctx.log, autoRemove ? 'removed' : 'monitor told');
   }
   await mon.exited;
   mark(ctx.log, 'monitor exited');
