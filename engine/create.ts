@@ -47,7 +47,8 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
   const dir = ctx.containers.dir(id);
   try {
     // an overlay of the image's shared layer snapshots (a copy where overlayfs is unavailable)
-    const { rootfs } = await prepareRootfs(store, image, dir, ctx.sys);
+    // --rm: nothing of the container's writes outlives it, so its overlay never syncs them
+    const { rootfs } = await prepareRootfs(store, image, dir, ctx.sys, { volatile: hostConfig.autoRemove });
     mark(ctx.log, 'rootfs prepared');
     const users = readImageUserDb(rootfs);
     const volumes = prepareImageVolumes(image.config, dir, rootfs);

@@ -62,6 +62,12 @@ interface RootfsRecord {
 export interface PrepareOptions {
   /** `auto` (default): overlay when the probe succeeds, else copy. */
   readonly kind?: RootfsKind | 'auto';
+  /**
+   * A container whose changes are thrown away when it exits (`run --rm`): the overlay is mounted
+   * `volatile` (Linux 5.10, overlayfs.rst "Volatile mount"), so it never syncs the upper layer
+   * and its unmount does not wait for a sync; kernels without it get a plain overlay.
+   */
+  readonly volatile?: boolean;
 }
 
 const LOCK_TIMEOUT_MS = 10 * 60_000;
@@ -169,7 +175,20 @@ function probeOverlayMount(root: string, sys: Syscalls): boolean {
 }
 
 /** Mounts overlayfs at `target`; `lowers` top layer first. */
-function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string): void {
+function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string, volatile = false): void {
+  if (volatile) {
+    try {
+      mountOverlayOnce(sys, lowers, upper, work, target, true);
+      return;
+    } catch (err) {
+      // a kernel before 5.10 refuses the option (EINVAL): mount without it
+      if (!isErrno(err, 'EINVAL')) throw err;
+    }
+  }
+  mountOverlayOnce(sys, lowers, upper, work, target, false);
+}
+
+function mountOverlayOnce(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string, volatile: boolean): void {
   let fsfd: number | undefined;
   try {
     fsfd = sys.fsopen('overlay', FSOPEN_CLOEXEC);
@@ -177,6 +196,7 @@ function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, w
     for (const lower of lowers) sys.fsconfigSetString(fsfd, 'lowerdir+', lower);
     sys.fsconfigSetString(fsfd, 'upperdir', upper);
     sys.fsconfigSetString(fsfd, 'workdir', work);
+    if (volatile) sys.fsconfigSetFlag(fsfd, 'volatile');
     sys.fsconfigCreate(fsfd);
     const mfd = sys.fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
     try {
@@ -187,7 +207,7 @@ function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, w
   } catch (err) {
     // before Linux 6.8 (no `lowerdir+`) or without the new mount API: one mount(2) call
     if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOSYS')) throw err;
-    sys.mount('overlay', target, 'overlay', 0, `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`);
+    sys.mount('overlay', target, 'overlay', 0, `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}${volatile ? ',volatile' : ''}`);
   } finally {
     if (fsfd !== undefined) sys.close(fsfd);
   }
@@ -220,7 +240,7 @@ export async function prepareRootfs(store: ContentStore, image: ResolvedImage, c
   mkdirSync(upper, { mode: 0o755 });
   mkdirSync(work, { mode: 0o700 });
   writeRecord(containerDir, { kind: 'overlay', ...base, snapshots: chainIds(image.config.rootfs.diff_ids).map(hexOf) });
-  mountOverlay(sys, [...dirs].reverse(), upper, work, rootfs);
+  mountOverlay(sys, [...dirs].reverse(), upper, work, rootfs, opts.volatile === true);
   return { rootfs, kind: 'overlay', unpackedLayers };
 }
 
