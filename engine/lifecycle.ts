@@ -53,7 +53,7 @@ export async function runContainer(ctx: EngineContext, f: RunFlags, io?: AttachO
     // the monitor waits for our "done" (frame 4); if we die before, it runs `__monitor-exit`,
     // which finalizes and removes under the same lock
     const autoRemove = rec.hostConfig.autoRemove;
-    const last = await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id), autoRemove));
+    const last = await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id), autoRemove, !autoRemove));
     mark(ctx.log, 'exit finalized');
     // --rm: removed before we return, as docker does: runtime state and cgroups went with
     // finalizeExit; the name, overlay and directory go here

@@ -175,8 +175,9 @@ function oomKills(rt: RuntimeRecord): number {
 /**
  * After the init exited (or was found dead): exit code, finish time and OOMKilled into the
  * record, the runtime's state and cgroups deleted. Idempotent; call under the container's lock.
+ * `persist: false` returns the final record without writing it (the caller removes the container).
  */
-export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, force = false): Promise<ContainerRecord> {
+export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, force = false, persist = true): Promise<ContainerRecord> {
   let oom = false;
   try {
     const rt = ctx.runtime.read(rec.id);
@@ -202,7 +203,7 @@ export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, for
     finishedAt: exit?.finishedAt ?? new Date().toISOString(),
     oomKilled: oom || rec.oomKilled,
   };
-  ctx.containers.write(out);
+  if (persist) ctx.containers.write(out);
   return out;
 }
 
