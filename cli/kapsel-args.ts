@@ -101,14 +101,15 @@ export function globalsOf(head: readonly string[]): KapselGlobals {
  * repeated options as arrays), for the head splitRunArgs() returned: [globals] run [options] IMAGE.
  * Returns undefined for anything it does not read exactly like yargs (help, `--opt=value` of a
  * boolean, `--no-*`, an unknown option, a repeated single-value option, a value that starts with
- * `-`, ...): those command lines go to yargs, which parses them or explains the error.
+ * `-`, an image named `true` or `false`, ...): those command lines go to yargs, which parses them or explains the error.
  */
 export function parseRunFast(head: readonly string[]): { globals: KapselGlobals; argv: Record<string, unknown> } | undefined {
   const at = head.indexOf('run');
   if (at < 0 || head.findIndex((a) => !a.startsWith('-')) !== at) return undefined;
   if (!head.slice(0, at).every((a) => DEBUG_SPELLINGS.has(a))) return undefined;
   const image = head[head.length - 1];
-  if (head.length < at + 2 || image === undefined || image.startsWith('-')) return undefined;
+  // yargs reads `--rm true IMAGE` as rm=true: an image named true or false goes to yargs
+  if (head.length < at + 2 || image === undefined || image.startsWith('-') || image === 'true' || image === 'false') return undefined;
   const argv: Record<string, unknown> = {};
   for (const o of RUN_OPTIONS) if (o.type === 'boolean') argv[o.name] = false;
   const set = (o: OptionSpec, value: string | true): boolean => {

@@ -55,7 +55,7 @@ test('run fast path: anything it does not read exactly like yargs goes to yargs'
   for (const line of [
     ['run', '--help', 'busybox'], ['run', '--rm'], ['run', '--name', 'x'], ['run', '--rm=false', 'busybox'], ['run', '--no-rm', 'busybox'],
     ['run', '--unknown', 'busybox'], ['run', '--name', 'a', '--name', 'b', 'busybox'], ['run', '-e', '-x', 'busybox'],
-    ['run', '--cpu-shares', 'lots', 'busybox'], ['run', '-ie', 'busybox'], ['--version', 'run', 'busybox'], ['ps', '-a'], ['run', '--', 'busybox'],
+    ['run', '--cpu-shares', 'lots', 'busybox'], ['run', '--rm', 'true'], ['run', '-ie', 'busybox'], ['--version', 'run', 'busybox'], ['ps', '-a'], ['run', '--', 'busybox'],
   ]) {
     assert.equal(parseRunFast(line), undefined, line.join(' '));
   }
