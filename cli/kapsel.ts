@@ -9,7 +9,13 @@ import { globalsOf, parseRunFast, splitRunArgs } from './kapsel-args.js';
 import { enableDebug } from './kapsel/context.js';
 
 async function main(): Promise<void> {
-  const { head, command } = splitRunArgs(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  if (args[0] === '__monitor-exit' && args.length === 4) {
+    // the monitor's exit handler (--rm of a detached container, --restart): its argv is fixed
+    await (await import('./kapsel/monitor-internal.js')).monitorExitHandler({ store: args[1], state: args[2], id: args[3] });
+    return;
+  }
+  const { head, command } = splitRunArgs(args);
   if (globalsOf(head).debug) enableDebug();
   const fast = parseRunFast(head);
   if (fast !== undefined) {
