@@ -371,6 +371,20 @@ test('attached run --rm whose client is killed with SIGKILL: the exit handler of
   assert.equal(kapsel(['ps', '-a', '-q']).stdout, '');
 });
 
+test('a detached container that prints without pause is still recorded as started (the monitor reads the CLI\'s "started" before dropping it)', () => {
+  // the CLI sends "started" and closes while output is pending: a monitor that dropped the
+  // client on the failed output write lost "started" and never saw the init's exit
+  for (let i = 0; i < 5; i++) {
+    const id = ok(['run', '-d', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done']).trim();
+    ids.push(id);
+    const r = spawnSync(KAPSEL, ['wait', id], { env, timeout: 30_000 });
+    assert.equal(r.status, 0, `wait: ${r.stderr} ${r.signal ?? ''} (monitor log: ${monitorLog(id)})`);
+    assert.equal(r.stdout.toString(), '0\n');
+    assert.equal(ok(['logs', id]).split('\n').length, 3001, 'every line logged');
+    ok(['rm', id]);
+  }
+});
+
 test('run -d --rm: the exit handler removes the container when it exits', async () => {
   const id = ok(['run', '-d', '--rm', 'busybox', 'sh', '-c', 'sleep 0.5; exit 3']).trim();
   ids.push(id);
