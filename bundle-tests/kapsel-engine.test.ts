@@ -4,7 +4,7 @@
 // nothing may be left: no container, monitor process, runtime state, cgroup or mount.
 import { test, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,6 +84,12 @@ test('attached run: stdout and stderr apart, the exit status passes through, --r
   assert.equal(r.stdout, 'out\n');
   assert.equal(r.stderr, 'err\n');
   assert.equal(kapsel(['inspect', 'cli-att']).status, 125, '--rm removed the container');
+  // removed by the client before it returned: nothing to wait for
+  assert.equal(kapsel(['ps', '-a', '-q']).stdout, '');
+  assert.deepEqual(processesOfStore(), [], 'the monitor is gone');
+  assert.deepEqual(readdirSync(state), [], 'no runtime state');
+  assert.deepEqual(readdirSync(join(store, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n)), []);
+  assert.deepEqual(mountsUnder(store), []);
 });
 
 test('docker exit codes: 125 unknown image, 127 unknown command, 126 not executable; clear messages', () => {
@@ -344,6 +350,39 @@ test('concurrent runs with one name: exactly one wins, the others get the name c
   }
   ids.push(winners[0]!.stdout.trim());
   assert.equal(JSON.parse(ok(['ps', '-a', '--format', 'json']).trim()).Names, 'cli-race');
+});
+
+test('attached run --rm whose client is killed with SIGKILL: the exit handler of the monitor still removes the container', async () => {
+  const client = spawn(KAPSEL, ['run', '--rm', '--name', 'cli-kill9', 'busybox', 'sh', '-c', 'sleep 1; exit 4'], { env, stdio: 'ignore' });
+  const clientExit = new Promise((r) => client.on('exit', r));
+  const running = (): boolean => {
+    const r = kapsel(['inspect', 'cli-kill9']);
+    return r.status === 0 && (JSON.parse(r.stdout) as Array<{ State: { Running: boolean } }>)[0]!.State.Running;
+  };
+  await until(running);
+  assert.equal(running(), true, 'the container runs');
+  const id = inspect('cli-kill9').Id;
+  ids.push(id);
+  client.kill('SIGKILL');
+  await clientExit;
+  await until(() => !existsSync(join(store, 'containers', id)));
+  assert.equal(existsSync(join(store, 'containers', id)), false, 'removed after it exited');
+  assert.equal(kapsel(['inspect', 'cli-kill9']).status, 125);
+  assert.equal(kapsel(['ps', '-a', '-q']).stdout, '');
+});
+
+test('a detached container that prints without pause is still recorded as started (the monitor reads the CLI\'s "started" before dropping it)', () => {
+  // the CLI sends "started" and closes while output is pending: a monitor that dropped the
+  // client on the failed output write lost "started" and never saw the init's exit
+  for (let i = 0; i < 5; i++) {
+    const id = ok(['run', '-d', 'busybox', 'sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); done']).trim();
+    ids.push(id);
+    const r = spawnSync(KAPSEL, ['wait', id], { env, timeout: 30_000 });
+    assert.equal(r.status, 0, `wait: ${r.stderr} ${r.signal ?? ''} (monitor log: ${monitorLog(id)})`);
+    assert.equal(r.stdout.toString(), '0\n');
+    assert.equal(ok(['logs', id]).split('\n').length, 3001, 'every line logged');
+    ok(['rm', id]);
+  }
 });
 
 test('run -d --rm: the exit handler removes the container when it exits', async () => {

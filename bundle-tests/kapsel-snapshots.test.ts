@@ -40,3 +40,16 @@ test('containers of one image share its layer snapshots; writes stay private; --
   assert.deepEqual(readdirSync(join(store, 'containers')).filter((n) => /^[0-9a-f]{64}$/.test(n)), [keepDir.slice(-64)], 'the --rm container is gone');
   assert.deepEqual(mountsUnder(store), [join(keepDir, 'rootfs')], 'only the kept container is mounted');
 });
+
+test('--rm containers get a volatile overlay (no sync of writes thrown away); kept containers do not', () => {
+  const rootOptions = (args: string[]): string => {
+    const r = kapsel(['run', ...args, 'busybox', 'sh', '-c', 'echo x > /f; grep " / / " /proc/self/mountinfo']);
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  assert.match(rootOptions(['--rm']), / - overlay .*volatile/);
+  const kept = rootOptions(['--name', 'snap-durable']);
+  assert.match(kept, / - overlay /);
+  assert.doesNotMatch(kept, /volatile/);
+  assert.equal(kapsel(['rm', 'snap-durable']).status, 0);
+});

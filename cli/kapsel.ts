@@ -1,72 +1,31 @@
 #!/usr/bin/env node
 /**
  * kapsel: the docker-like CLI. Each verb lives in cli/kapsel/<verb>.ts over engine/; this file
- * only registers them and maps errors to docker's exit codes.
+ * only dispatches and maps errors to docker's exit codes. A plain `kapsel run` is parsed here
+ * without yargs (cli/kapsel-args.ts); everything else goes through cli/kapsel-yargs.ts.
  */
-import yargs from 'yargs';
-import { KapselError } from '../common/errors.js';
 import { formatError } from './errors.js';
-import { splitRunArgs } from './kapsel-args.js';
-import type { CommandModule } from 'yargs';
-
-type Loader = (command: readonly string[]) => Promise<CommandModule[]>;
-
-/** One loader per verb, so `kapsel run` loads only run's module (not registry or archive code). */
-const VERBS: Record<string, Loader> = {
-  run: async (c) => [(await import('./kapsel/run.js')).runCommand(c)],
-  ps: async () => [(await import('./kapsel/ps.js')).psCommand],
-  exec: async (c) => [(await import('./kapsel/exec.js')).execCommand(c)],
-  logs: async () => [(await import('./kapsel/logs.js')).logsCommand],
-  stop: async () => [(await import('./kapsel/stop.js')).stopCommand],
-  kill: async () => [(await import('./kapsel/kill.js')).killCommand],
-  start: async () => [(await import('./kapsel/start.js')).startCommand],
-  restart: async () => [(await import('./kapsel/restart.js')).restartCommand],
-  rm: async () => [(await import('./kapsel/rm.js')).rmCommand],
-  wait: async () => [(await import('./kapsel/wait.js')).waitCommand],
-  inspect: async () => {
-    const [m, img] = await Promise.all([import('./kapsel/inspect.js'), import('./kapsel/inspect-image.js')]);
-    // `inspect NAME` that is no container shows the image of that name
-    m.setImageInspector(img.inspectImageDoc);
-    return [m.inspectCommand];
-  },
-  stats: async () => [(await import('./kapsel/stats.js')).statsCommand],
-  top: async () => [(await import('./kapsel/top.js')).topCommand],
-  update: async () => [(await import('./kapsel/update.js')).updateCommand],
-  rename: async () => [(await import('./kapsel/rename.js')).renameCommand],
-  container: async () => [(await import('./kapsel/container.js')).containerCommand],
-  system: async () => [(await import('./kapsel/system.js')).systemCommand],
-  port: async () => [(await import('./kapsel/port.js')).portCommand],
-  network: async () => [(await import('./kapsel/network.js')).networkCommand],
-  cp: async () => [(await import('./kapsel/cp.js')).cpCommand],
-  '__monitor-exit': async () => [(await import('./kapsel/monitor-internal.js')).monitorExitCommand],
-  pull: async () => [(await import('./kapsel/pull.js')).pullCommand as unknown as CommandModule],
-  login: async () => [(await import('./kapsel/login.js')).loginCommand as unknown as CommandModule],
-  logout: async () => [(await import('./kapsel/logout.js')).logoutCommand as unknown as CommandModule],
-  images: async () => [(await import('./kapsel/images.js')).imagesCommand as unknown as CommandModule],
-  image: async () => [(await import('./kapsel/image.js')).imageCommand],
-  load: async () => [(await import('./kapsel/load.js')).loadCommand as unknown as CommandModule],
-  save: async () => [(await import('./kapsel/save.js')).saveCommand as unknown as CommandModule],
-  rmi: async () => [(await import('./kapsel/rmi.js')).rmiCommand as unknown as CommandModule],
-  tag: async () => [(await import('./kapsel/tag.js')).tagCommand as unknown as CommandModule],
-};
+import { globalsOf, parseRunFast, splitRunArgs } from './kapsel-args.js';
+import { enableDebug } from './kapsel/context.js';
 
 async function main(): Promise<void> {
-  const { head, command } = splitRunArgs(process.argv.slice(2));
-  const verb = head.find((a) => !a.startsWith('-'));
-  const one = verb !== undefined && Object.hasOwn(VERBS, verb) ? VERBS[verb] : undefined;
-  // a known verb loads its own module only; --help, no verb or an unknown one load them all
-  const modules = one !== undefined ? await one(command) : (await Promise.all(Object.values(VERBS).map((l) => l(command)))).flat();
-  let y = yargs(head).scriptName('kapsel');
-  for (const m of modules) y = y.command(m);
-  await y
-    .demandCommand(1, 'name a command; see --help')
-    .strictCommands()
-    .help()
-    .version('kapsel 0.1.0')
-    .fail((msg, err) => {
-      throw err ?? new KapselError('ERR_USAGE', msg);
-    })
-    .parseAsync();
+  const args = process.argv.slice(2);
+  if (args[0] === '__monitor-exit' && args.length === 4) {
+    // the monitor's exit handler (--rm of a detached container, --restart): its argv is fixed
+    await (await import('./kapsel/monitor-internal.js')).monitorExitHandler({ store: args[1], state: args[2], id: args[3] });
+    return;
+  }
+  const { head, command } = splitRunArgs(args);
+  if (globalsOf(head).debug) enableDebug();
+  const fast = parseRunFast(head);
+  if (fast !== undefined) {
+    await (await import('./kapsel/run.js')).runHandler(fast.argv, command);
+    // nothing is left to do (stdout and stderr writes are synchronous on Linux, the monitor has
+    // exited or runs on its own): skip the environment's teardown (~2-3 ms)
+    process.exit();
+    return;
+  }
+  await (await import('./kapsel-yargs.js')).parseWithYargs(head, command);
 }
 
 main().catch((err: unknown) => {

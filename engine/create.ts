@@ -8,9 +8,9 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeBinaryPath } from '../common/install-paths.js';
 import { KapselError } from '../common/errors.js';
+import { mark } from '../common/timeline.js';
 import { ContentStore } from '../images/store.js';
 import { normalizeReference } from '../images/reference.js';
-import { BUSYBOX_IMAGE_NAME, ensureBusyboxImage } from '../images/busybox-image.js';
 import { loadImage } from '../images/image.js';
 import { imageToSpec } from '../images/to-bundle.js';
 import { readImageUserDb } from '../images/rootfs-files.js';
@@ -33,15 +33,23 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
   const env = [...readEnvFiles(f.envFile ?? []), ...(f.env ?? [])];
   const store = await ContentStore.open({ root: ctx.storeRoot, syscalls: ctx.sys });
   const ref = normalizeReference(f.image);
-  if (ref === BUSYBOX_IMAGE_NAME) await ensureBusyboxImage(store);
+  if ((await store.resolve(ref)) === undefined) {
+    // the embedded busybox is built on first use (its tar and gzip code loaded only then)
+    const busybox = await import('../images/busybox-image.js');
+    if (ref === busybox.BUSYBOX_IMAGE_NAME) await busybox.ensureBusyboxImage(store);
+  }
   const image = await loadImage(store, ref);
+  mark(ctx.log, `image ${ref} loaded`);
   const id = newContainerId();
   const name = f.name ?? randomName(id);
   ctx.containers.claim(id, name);
+  mark(ctx.log, `name ${name} claimed`);
   const dir = ctx.containers.dir(id);
   try {
     // an overlay of the image's shared layer snapshots (a copy where overlayfs is unavailable)
-    const { rootfs } = await prepareRootfs(store, image, dir, ctx.sys);
+    // --rm: nothing of the container's writes outlives it, so its overlay never syncs them
+    const { rootfs } = await prepareRootfs(store, image, dir, ctx.sys, { volatile: hostConfig.autoRemove });
+    mark(ctx.log, 'rootfs prepared');
     const users = readImageUserDb(rootfs);
     const volumes = prepareImageVolumes(image.config, dir, rootfs);
     const hostname = f.hostname ?? id.slice(0, 12);
@@ -99,6 +107,7 @@ export async function createContainerFromImage(ctx: EngineContext, f: RunFlags):
       error: '',
     };
     ctx.containers.write(rec);
+    mark(ctx.log, 'config.json and record written');
     return rec;
   } catch (err) {
     releaseRootfs(dir, ctx.sys);

@@ -3,6 +3,7 @@
  * Every verb takes a name, full id or unique id prefix.
  */
 import { KapselError } from '../common/errors.js';
+import { mark } from '../common/timeline.js';
 import { killContainer } from '../runtime/lifecycle.js';
 import { parseSignal, signalProcess } from '../runtime/signals.js';
 import { recordedPids } from '../runtime/cgroup-cleanup.js';
@@ -47,13 +48,21 @@ export async function runContainer(ctx: EngineContext, f: RunFlags, io?: AttachO
   }
   io.onAttach?.(mon.attachment, rec.id);
   const result = await mon.attachment.done;
+  mark(ctx.log, 'container exited');
   if (handoff) {
-    await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id)));
-    // --rm: removed before we return, as docker does (this also ends the waiting monitor)
-    if (rec.hostConfig.autoRemove) await removeContainer(ctx, rec.id, { force: true });
-    else mon.attachment.finish();
+    // the monitor waits for our "done" (frame 4); if we die before, it runs `__monitor-exit`,
+    // which finalizes and removes under the same lock
+    const autoRemove = rec.hostConfig.autoRemove;
+    const last = await ctx.containers.withLock(rec.id, async () => finalizeExit(ctx, ctx.containers.read(rec.id), autoRemove, !autoRemove));
+    mark(ctx.log, 'exit finalized');
+    // --rm: removed before we return, as docker does: runtime state and cgroups went with
+    // finalizeExit; the name, overlay and directory go here
+    if (autoRemove) ctx.containers.remove(rec.id, last.name);
+    mon.attachment.finish();
+    mark(ctx.log, autoRemove ? 'removed' : 'monitor told');
   }
   await mon.exited;
+  mark(ctx.log, 'monitor exited');
   return { id: rec.id, status: result.status };
 }
 

@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KapselError, NotFoundError } from '../common/errors.js';
+import { mark } from '../common/timeline.js';
 import { AF_UNIX, SOCK_CLOEXEC, SOCK_SEQPACKET } from '../sys/constants.js';
 import { createContainer } from '../runtime/create.js';
 import { deleteContainer, startContainer } from '../runtime/lifecycle.js';
@@ -84,7 +85,9 @@ export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord
       status.on('end', () => reject(new KapselError('ERR_MONITOR', `container ${rec.name}: the monitor exited: ${monitorLog(dir)}`)));
       child.on('error', reject);
     });
+    mark(ctx.log, 'monitor ready');
     attachment = await attachSocket(dir, opts.io ?? NO_IO, opts.handoff === true);
+    mark(ctx.log, 'attached');
     const { pid } = withShortSocketPath(dir, 'console.sock', (consoleSocket) => createContainer(ctx.sys, ctx.runtime, {
       id: rec.id,
       bundle: dir,
@@ -97,8 +100,10 @@ export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord
     }, ctx.log));
     try {
       // the network between create and start: the init waits on its exec fifo meanwhile
+      mark(ctx.log, 'runtime create');
       attachToNetwork(ctx, rec, pid);
       startContainer(ctx.sys, ctx.runtime, rec.id, ctx.log);
+      mark(ctx.log, 'network and runtime start');
     } catch (err) {
       try {
         detachFromNetworks(ctx, rec);
@@ -118,6 +123,7 @@ export async function startUnderMonitor(ctx: EngineContext, rec: ContainerRecord
       ctx.containers.write(finalized ? { ...r, ...common } : { ...r, ...common, state: 'running', pid, error: '' });
     });
     attachment.started();
+    mark(ctx.log, 'running recorded');
   } catch (err) {
     // the monitor exits when we go away before "started"
     attachment?.close();
@@ -169,8 +175,9 @@ function oomKills(rt: RuntimeRecord): number {
 /**
  * After the init exited (or was found dead): exit code, finish time and OOMKilled into the
  * record, the runtime's state and cgroups deleted. Idempotent; call under the container's lock.
+ * `persist: false` returns the final record without writing it (the caller removes the container).
  */
-export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, force = false): Promise<ContainerRecord> {
+export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, force = false, persist = true): Promise<ContainerRecord> {
   let oom = false;
   try {
     const rt = ctx.runtime.read(rec.id);
@@ -196,7 +203,7 @@ export async function finalizeExit(ctx: EngineContext, rec: ContainerRecord, for
     finishedAt: exit?.finishedAt ?? new Date().toISOString(),
     oomKilled: oom || rec.oomKilled,
   };
-  ctx.containers.write(out);
+  if (persist) ctx.containers.write(out);
   return out;
 }
 

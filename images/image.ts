@@ -10,7 +10,7 @@ import type { Descriptor, ImageConfig, ImageManifest, Platform } from './oci-typ
 import { checkConfigMatchesManifest, parseImageConfig, parseJson, parseManifestDocument } from './oci-validate.js';
 import { DEFAULT_PLATFORM, selectManifest } from './platform.js';
 import type { ContentStore } from './store.js';
-import { unpackLayers, type UnpackOptions, type UnpackResult } from './unpack.js';
+import type { UnpackOptions, UnpackResult } from './unpack.js';
 
 /** Nested indexes deeper than this are refused (a cycle cannot exist, but a chain can be long). */
 const MAX_INDEX_DEPTH = 4;
@@ -59,5 +59,7 @@ export async function unpackImage(store: ContentStore, image: ResolvedImage, tar
   for (const layer of layers) {
     if (!(await store.has(layer.digest))) throw new KapselError('ERR_IMAGE_BLOB_MISSING', `image \`${image.name}\`: layer ${layer.digest} is not in the image store`);
   }
+  // the unpacker (tar, gzip, zstd) is loaded when a layer is unpacked, not by every `kapsel run`
+  const { unpackLayers } = await import('./unpack.js');
   return unpackLayers(target, layers, opts);
 }

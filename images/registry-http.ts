@@ -5,15 +5,40 @@
  * storage service with a signed URL).
  */
 
+import { readFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { KapselError } from '../common/errors.js';
 
 const IDLE_TIMEOUT_MS = 60_000;
 const MAX_REDIRECTS = 5;
 
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+/**
+ * Extra trusted CA certificates (PEM): bin/kapsel moves NODE_EXTRA_CA_CERTS here, since Node
+ * would parse it at every start-up; they are read when the first TLS connection is made.
+ */
+export const EXTRA_CA_ENV = 'KAPSEL_EXTRA_CA_CERTS';
+let verifying: { extra: string | undefined; agent: https.Agent } | undefined;
+
+/** The verifying agent: Node's roots, plus $KAPSEL_EXTRA_CA_CERTS when set (as NODE_EXTRA_CA_CERTS adds them). */
+function httpsAgent(): https.Agent {
+  const extra = process.env[EXTRA_CA_ENV] || undefined;
+  if (verifying === undefined || verifying.extra !== extra) {
+    verifying?.agent.destroy();
+    let ca: string[] | undefined;
+    if (extra !== undefined) {
+      try {
+        ca = [...rootCertificates, readFileSync(extra, 'utf8')];
+      } catch (err) {
+        throw new KapselError('ERR_REGISTRY_TLS', `read the extra CA certificates \`${extra}\` (NODE_EXTRA_CA_CERTS): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+      }
+    }
+    verifying = { extra, agent: new https.Agent({ keepAlive: true, maxSockets: 16, ...(ca !== undefined && { ca }) }) };
+  }
+  return verifying.agent;
+}
 /** For `--insecure-registry` hosts that do speak TLS: the certificate is not verified. */
 const insecureHttpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16, rejectUnauthorized: false });
 
@@ -39,7 +64,7 @@ function requestOnce(url: URL, opts: RequestOptions, headers: Readonly<Record<st
   return new Promise((resolve, reject) => {
     const secure = url.protocol === 'https:';
     const mod = secure ? https : http;
-    const agent = secure ? (opts.insecureTls === true ? insecureHttpsAgent : httpsAgent) : httpAgent;
+    const agent = secure ? (opts.insecureTls === true ? insecureHttpsAgent : httpsAgent()) : httpAgent;
     const req = mod.request(url, { method: opts.method ?? 'GET', headers, agent, ...(opts.signal !== undefined && { signal: opts.signal }) }, (res) => {
       res.setTimeout(IDLE_TIMEOUT_MS, () => res.destroy(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`)));
       resolve(res);

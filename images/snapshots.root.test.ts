@@ -5,10 +5,11 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { linuxSyscalls } from '../sys/linux-syscalls.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { storeTestImage } from './image-fixture.js';
 import { loadImage } from './image.js';
 import { ContentStore } from './store.js';
@@ -210,4 +211,38 @@ test('a hard link to a file a middle layer deleted fails as in the copy: the tar
     releaseRootfs(c, sys);
   }
   assert.deepEqual(mounted(), []);
+});
+
+test('a successful overlay probe is remembered per kernel release and filesystem; a stale mark is probed again', async () => {
+  const mounts: string[] = [];
+  // the real syscalls, with the probe's mounts counted
+  const counting = new Proxy(sys, {
+    get: (t, k: keyof Syscalls) => (k === 'fsopen' || k === 'mount' ? (...a: unknown[]) => { mounts.push(String(k)); return (t[k] as (...x: unknown[]) => unknown)(...a); } : t[k]),
+  });
+  const open = async (name: string): Promise<ContentStore> => {
+    mkdirSync(join(tmp, name, 'snapshots'), { recursive: true });
+    return ContentStore.open({ root: join(tmp, name), syscalls: sys });
+  };
+  const first = await open('probe-a');
+  assert.equal(await overlaySupported(first, counting), true);
+  assert.equal(mounts.length, 1, 'the first store is probed with a mount');
+  const snaps = join(first.root, 'snapshots');
+  const key = `${release()} ${statSync(snaps).dev}\n`;
+  assert.equal(readFileSync(join(snaps, '.overlay-probe'), 'utf8'), key);
+  assert.deepEqual(readdirSync(snaps).filter((n) => n.startsWith('.probe-')), [], 'the probe directory is removed');
+  // another store (a new process sees the same: the per-process cache is per store root) with a valid mark
+  const marked = await open('probe-b');
+  writeFileSync(join(marked.root, 'snapshots', '.overlay-probe'), key, { flag: 'wx' });
+  assert.equal(await overlaySupported(marked, counting), true);
+  assert.equal(mounts.length, 1, 'a valid mark skips the probe mount');
+  // a mark from another kernel is probed again and rewritten
+  const stale = await open('probe-c');
+  writeFileSync(join(stale.root, 'snapshots', '.overlay-probe'), `0.0.0-old ${statSync(snaps).dev}\n`, { flag: 'wx' });
+  assert.equal(await overlaySupported(stale, counting), true);
+  assert.equal(mounts.length, 2, 'a stale mark is probed again');
+  assert.equal(readFileSync(join(stale.root, 'snapshots', '.overlay-probe'), 'utf8'), key);
+  // prune keeps the mark
+  await pruneSnapshots(stale);
+  assert.equal(existsSync(join(stale.root, 'snapshots', '.overlay-probe')), true);
+  assert.equal(mounted().length, 0);
 });

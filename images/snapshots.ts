@@ -19,7 +19,8 @@
  * followed, a hard link to a lower file copies it up: overlay-lowers.ts), so its directory
  * depends on them. The same stack of layers in two images is one set of directories. The
  * unpacker checks the diff_id as it reads (unpack.ts). Overlayfs is probed once per store (mount a tiny
- * overlay under snapshots/); without it (not root, a store on a filesystem overlayfs cannot use
+ * overlay under snapshots/; a success is remembered in snapshots/.overlay-probe for this kernel
+ * release and filesystem, so later processes skip the probe's mount and removal); without it (not root, a store on a filesystem overlayfs cannot use
  * as upper, an old kernel) each container gets a full copy of the layers, as before.
  *
  * The overlay is mounted with the new mount API (fsopen + `lowerdir+` per layer, Linux 6.8),
@@ -29,6 +30,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { KapselError } from '../common/errors.js';
 import { AT_FDCWD, FSMOUNT_CLOEXEC, FSOPEN_CLOEXEC, MNT_DETACH, MOVE_MOUNT_F_EMPTY_PATH } from '../sys/constants.js';
@@ -39,7 +41,6 @@ import { listImageRecords } from './image-find.js';
 import { unpackImage, type ResolvedImage } from './image.js';
 import type { ContentStore } from './store.js';
 import { withFileLock } from './store-lock.js';
-import { unpackLayer } from './unpack.js';
 
 export type RootfsKind = 'overlay' | 'copy';
 
@@ -61,10 +62,18 @@ interface RootfsRecord {
 export interface PrepareOptions {
   /** `auto` (default): overlay when the probe succeeds, else copy. */
   readonly kind?: RootfsKind | 'auto';
+  /**
+   * A container whose changes are thrown away when it exits (`run --rm`): the overlay is mounted
+   * `volatile` (Linux 5.10, overlayfs.rst "Volatile mount"), so it never syncs the upper layer
+   * and its unmount does not wait for a sync; kernels without it get a plain overlay.
+   */
+  readonly volatile?: boolean;
 }
 
 const LOCK_TIMEOUT_MS = 10 * 60_000;
 const RECORD = 'rootfs.json';
+/** A probe that succeeded: `<kernel release> <st_dev of snapshots/>`. */
+const PROBE_MARK = '.overlay-probe';
 const probes = new Map<string, Promise<boolean>>();
 
 const snapshotsDir = (store: ContentStore): string => join(store.root, 'snapshots');
@@ -101,6 +110,8 @@ export async function ensureSnapshot(store: ContentStore, image: ResolvedImage, 
     const temp = join(root, `.tmp-${hex}-${randomBytes(4).toString('hex')}`);
     mkdirSync(temp, { mode: 0o755 });
     try {
+      // loaded here: a run whose snapshots exist needs no tar or gzip code
+      const { unpackLayer } = await import('./unpack.js');
       await unpackLayer(temp, store.openBlob(layer.digest), {
         layer: layer.digest,
         mediaType: layer.mediaType,
@@ -131,6 +142,24 @@ export function overlaySupported(store: ContentStore, sys: Syscalls): Promise<bo
 
 function probeOverlay(root: string, sys: Syscalls): boolean {
   if (process.geteuid?.() !== 0) return false;
+  let key = '';
+  try {
+    mkdirSync(root, { recursive: true });
+    key = `${release()} ${statSync(root).dev}\n`;
+    if (readFileSync(join(root, PROBE_MARK), 'utf8') === key) return true;
+  } catch {
+    // no mark yet: probe
+  }
+  if (!probeOverlayMount(root, sys)) return false;
+  try {
+    if (key !== '') writeFileSync(join(root, PROBE_MARK), key);
+  } catch {
+    // the next process probes again
+  }
+  return true;
+}
+
+function probeOverlayMount(root: string, sys: Syscalls): boolean {
   const dir = join(root, `.probe-${randomBytes(4).toString('hex')}`);
   const [lower, upper, work, merged] = ['lower', 'upper', 'work', 'merged'].map((d) => join(dir, d)) as [string, string, string, string];
   try {
@@ -146,7 +175,20 @@ function probeOverlay(root: string, sys: Syscalls): boolean {
 }
 
 /** Mounts overlayfs at `target`; `lowers` top layer first. */
-function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string): void {
+function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string, volatile = false): void {
+  if (volatile) {
+    try {
+      mountOverlayOnce(sys, lowers, upper, work, target, true);
+      return;
+    } catch (err) {
+      // a kernel before 5.10 refuses the option (EINVAL): mount without it
+      if (!isErrno(err, 'EINVAL')) throw err;
+    }
+  }
+  mountOverlayOnce(sys, lowers, upper, work, target, false);
+}
+
+function mountOverlayOnce(sys: Syscalls, lowers: readonly string[], upper: string, work: string, target: string, volatile: boolean): void {
   let fsfd: number | undefined;
   try {
     fsfd = sys.fsopen('overlay', FSOPEN_CLOEXEC);
@@ -154,6 +196,7 @@ function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, w
     for (const lower of lowers) sys.fsconfigSetString(fsfd, 'lowerdir+', lower);
     sys.fsconfigSetString(fsfd, 'upperdir', upper);
     sys.fsconfigSetString(fsfd, 'workdir', work);
+    if (volatile) sys.fsconfigSetFlag(fsfd, 'volatile');
     sys.fsconfigCreate(fsfd);
     const mfd = sys.fsmount(fsfd, FSMOUNT_CLOEXEC, 0);
     try {
@@ -164,7 +207,7 @@ function mountOverlay(sys: Syscalls, lowers: readonly string[], upper: string, w
   } catch (err) {
     // before Linux 6.8 (no `lowerdir+`) or without the new mount API: one mount(2) call
     if (!isErrno(err, 'EINVAL') && !isErrno(err, 'ENOSYS')) throw err;
-    sys.mount('overlay', target, 'overlay', 0, `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}`);
+    sys.mount('overlay', target, 'overlay', 0, `lowerdir=${lowers.join(':')},upperdir=${upper},workdir=${work}${volatile ? ',volatile' : ''}`);
   } finally {
     if (fsfd !== undefined) sys.close(fsfd);
   }
@@ -197,7 +240,7 @@ export async function prepareRootfs(store: ContentStore, image: ResolvedImage, c
   mkdirSync(upper, { mode: 0o755 });
   mkdirSync(work, { mode: 0o700 });
   writeRecord(containerDir, { kind: 'overlay', ...base, snapshots: chainIds(image.config.rootfs.diff_ids).map(hexOf) });
-  mountOverlay(sys, [...dirs].reverse(), upper, work, rootfs);
+  mountOverlay(sys, [...dirs].reverse(), upper, work, rootfs, opts.volatile === true);
   return { rootfs, kind: 'overlay', unpackedLayers };
 }
 
@@ -256,7 +299,7 @@ export async function pruneSnapshots(store: ContentStore): Promise<{ removed: st
   const removed: string[] = [];
   const staleMs = Date.now() - 60 * 60_000;
   for (const name of readdirSync(root)) {
-    if (name === '.locks') continue;
+    if (name === '.locks' || name === PROBE_MARK) continue;
     const path = join(root, name);
     if (name.startsWith('.')) {
       if (statSync(path).mtimeMs < staleMs) rmSync(path, { recursive: true, force: true });

@@ -163,10 +163,15 @@ static void drop_client(int i) {
 	clients[i] = clients[--nclients];
 }
 
+/*
+ * A client that cannot be written to is not dropped here: frames it sent before it closed (the
+ * CLI's "started" right before a detached run closes) are still to be read, and the poll loop
+ * drops it at its EOF, where "the first client went away before started" is decided.
+ */
 static void send_frame(int type, const char *data, size_t len) {
 	unsigned char h[8] = { (unsigned char)type, 0, 0, 0, (unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8), (unsigned char)len };
 	for (int i = 0; i < nclients; i++) {
-		if (write_all(clients[i], h, 8) < 0 || write_all(clients[i], data, len) < 0) { drop_client(i); i--; }
+		if (write_all(clients[i], h, 8) == 0) write_all(clients[i], data, len);
 	}
 }
 

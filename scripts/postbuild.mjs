@@ -9,12 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { bundle } from './bundle.mjs';
 
 /**
- * A shell wrapper that runs `entry`. kapsel-runtime makes no TLS connection, so it drops
- * NODE_EXTRA_CA_CERTS, which makes Node read and parse every CA certificate at start-up (~80 ms
- * here); `kapsel` (registry pulls) keeps it.
+ * A shell wrapper that runs `entry`. NODE_EXTRA_CA_CERTS makes Node read and parse every CA
+ * certificate at start-up (~80 ms here). kapsel-runtime makes no TLS connection and drops it;
+ * `kapsel` hands it on as KAPSEL_EXTRA_CA_CERTS, which the registry client adds to the trusted
+ * roots when it first connects over TLS (images/registry-http.ts), so only pulls pay for it.
  */
 export function wrapperScript(name, entry, nodePath = process.execPath) {
-  const env = name === 'kapsel-runtime' ? 'unset NODE_EXTRA_CA_CERTS\n' : '';
+  const env = name === 'kapsel-runtime'
+    ? 'unset NODE_EXTRA_CA_CERTS\n'
+    : 'if [ -n "${NODE_EXTRA_CA_CERTS-}" ]; then KAPSEL_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS; export KAPSEL_EXTRA_CA_CERTS; unset NODE_EXTRA_CA_CERTS; fi\n';
   return `#!/bin/sh\n${env}exec ${nodePath} ${entry} "$@"\n`;
 }
 

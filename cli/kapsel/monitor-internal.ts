@@ -11,14 +11,17 @@ async function ctxFor(argv: Record<string, unknown>) {
   return engineContext(linuxSyscalls(), createLogger(), { storeRoot: argv['store'] as string, stateRoot: argv['state'] as string });
 }
 
+/** The exit handling itself; cli/kapsel.ts calls it directly for the monitor's fixed argv (no yargs). */
+export async function monitorExitHandler(argv: Record<string, unknown>): Promise<void> {
+  const ctx = await ctxFor(argv);
+  const [{ monitorExit }, { removeContainer }] = await Promise.all([import('../../engine/monitor.js'), import('../../engine/lifecycle.js')]);
+  await monitorExit(ctx, argv['id'] as string, async (rec) => {
+    await removeContainer(ctx, rec.id, { force: true });
+  });
+}
+
 export const monitorExitCommand: CommandModule = {
   command: '__monitor-exit <store> <state> <id>',
   describe: false,
-  handler: async (argv) => {
-    const ctx = await ctxFor(argv);
-    const [{ monitorExit }, { removeContainer }] = await Promise.all([import('../../engine/monitor.js'), import('../../engine/lifecycle.js')]);
-    await monitorExit(ctx, argv['id'] as string, async (rec) => {
-      await removeContainer(ctx, rec.id, { force: true });
-    });
-  },
+  handler: monitorExitHandler,
 };

@@ -13,8 +13,10 @@ export function attachTerminal(ctx: EngineContext, tty: boolean, interactive: bo
   const raw = tty && interactive && process.stdin.isTTY;
   return {
     stdin: interactive ? process.stdin : undefined,
-    stdout: process.stdout,
-    stderr: process.stderr,
+    // process.stdout and stderr are streams made on first use (~1.5 ms): a container that prints
+    // nothing does not make them; without -i process.stdin is never made
+    stdout: { write: (chunk: Uint8Array | string) => process.stdout.write(chunk) } as NodeJS.WritableStream,
+    stderr: { write: (chunk: Uint8Array | string) => process.stderr.write(chunk) } as NodeJS.WritableStream,
     onAttach: (a, id) => {
       if (raw) {
         process.stdin.setRawMode(true);
@@ -26,7 +28,6 @@ export function attachTerminal(ctx: EngineContext, tty: boolean, interactive: bo
         process.stdout.on('resize', resize);
         cleanups.push(() => process.stdout.off('resize', resize));
       }
-      if (!interactive) process.stdin.destroy();
       for (const name of FORWARDED) {
         const h = (): void => {
           void import('../../engine/lifecycle.js').then((m) => {
