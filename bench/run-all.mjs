@@ -33,6 +33,21 @@ const EXTRA_SECTIONS = [];
 
 const OUT = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 
+/**
+ * The sections other benches wrote into the results file (`## ... (bench/<name>.mjs)`), kept
+ * after this run's own, so running the suite does not throw their numbers away.
+ */
+function otherBenchSections(path) {
+  let old;
+  try {
+    old = readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+  const sections = old.split(/^(?=## )/m).filter((sec) => /^## .*\(bench\/[\w-]+\.mjs/.test(sec));
+  return sections.length === 0 ? '' : `\n${sections.map((sec) => sec.trimEnd()).join('\n\n')}\n`;
+}
+
 const OPTIONS = {
   iterations: { default: 30, describe: 'measured iterations (lifecycle, run, stages)' },
   warmup: { default: 3, describe: 'warm-up iterations, not counted' },
@@ -267,7 +282,7 @@ async function main() {
     `- tmpdir: ${cleanup.keptDir ? `kept (still mounted): ${cleanup.keptDir}` : 'removed'}`,
     '',
   ].join('\n');
-  writeFileSync(opts.out, md);
+  writeFileSync(opts.out, md + otherBenchSections(opts.out));
   process.stderr.write(`wrote ${opts.out}\n`);
   if (cleanup.leftoverCgroups.length > 0 || cleanup.problems.length > 0) process.exitCode = 1;
 }
