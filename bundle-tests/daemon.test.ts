@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync, mkdtempSync, openSync, readFileSync, readdirSync, readlinkSync, rmdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleFactory, leftovers, sleepMs, REPO, RUNTIME, type Bundle } from './helpers.js';
+import { bundleFactory, cgroupsNamed, leftovers, sleepMs, REPO, RUNTIME, type Bundle } from './helpers.js';
 
 const { bundle, cleanupAll } = bundleFactory();
 const dir = mkdtempSync(join(tmpdir(), 'kapsel-perf-daemon-'));
@@ -324,7 +324,12 @@ test("through the daemon a relative cgroupsPath is relative to the caller's cgro
   assert.equal(its, join(mine, `kapsel-rel-${process.pid}`, 'c'));
   assert.equal(front(['--root', b.root, 'delete', '--force', id], { socket }).status, 0);
   assert.equal(existsSync(join(mount, mine, `kapsel-rel-${process.pid}`, 'c')), false);
-  rmdirSync(join(mount, mine, `kapsel-rel-${process.pid}`));
+  // delete removes the container's own directory (`c`), not the parents a relative path made
+  // (runc neither): the test removes them in every hierarchy, and checks nothing is left
+  const parents = cgroupsNamed(`kapsel-rel-${process.pid}`, 8);
+  assert.ok(parents.length > 0);
+  for (const p of parents) rmdirSync(p);
+  assert.deepEqual(cgroupsNamed(`kapsel-rel-${process.pid}`, 8), []);
   assert.deepEqual(leftovers(b, id), []);
 });
 

@@ -125,10 +125,10 @@ export function mountsUnder(prefix: string): string[] {
 }
 
 /** Cgroup directories named after `id` in any hierarchy (depth-limited walk of /sys/fs/cgroup). */
-export function cgroupsNamed(id: string): string[] {
+export function cgroupsNamed(id: string, maxDepth = 4): string[] {
   const found: string[] = [];
   const walk = (dir: string, depth: number): void => {
-    if (depth > 4) return;
+    if (depth > maxDepth) return;
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
