@@ -379,3 +379,38 @@ test('a daemon whose code was replaced on disk (rebuild, upgrade) declines and s
   await new Promise((res) => (d.exitCode !== null ? res(undefined) : d.once('exit', res)));
   assert.equal(existsSync(socket), false, 'the stale daemon stopped and removed its socket');
 });
+
+test('commands that would run a hook without a timeout are left to Node (a hung hook must not hold up the daemon)', async () => {
+  const socket = join(dir, 'hooks.sock');
+  await startDaemon(socket);
+  const bounded = bundle(['true'], (spec) => {
+    spec.hooks = { prestart: [{ path: '/bin/true', timeout: 5 }], poststop: [{ path: '/bin/true', timeout: 5 }] };
+  });
+  const r1 = front(['--root', bounded.root, '--debug', 'run', '--bundle', bounded.dir, `hk-b-${process.pid}`], { socket });
+  assert.equal(r1.status, 0, r1.stderr);
+  assert.ok(servedByDaemon(r1), 'hooks with a timeout: served');
+
+  const unbounded = bundle(['true'], (spec) => {
+    spec.hooks = { prestart: [{ path: '/bin/true' }] };
+  });
+  const r2 = front(['--root', unbounded.root, '--debug', 'run', '--bundle', unbounded.dir, `hk-u-${process.pid}`], { socket });
+  assert.equal(r2.status, 0, r2.stderr);
+  assert.equal(servedByDaemon(r2), false, 'a hook without a timeout: Node runs it');
+  assert.deepEqual(leftovers(unbounded, `hk-u-${process.pid}`), []);
+
+  // start and delete look at the hooks they run (poststart, poststop) in the container's state
+  const late = bundle(['sleep', '100'], (spec) => {
+    spec.hooks = { poststop: [{ path: '/bin/true' }] };
+  });
+  const id = `hk-p-${process.pid}`;
+  const created = front(['--root', late.root, '--debug', 'create', '--bundle', late.dir, id], { socket, files: true });
+  assert.equal(created.status, 0, created.stderr);
+  assert.equal(servedByDaemon(created), false);
+  const started = front(['--root', late.root, '--debug', 'start', id], { socket });
+  assert.equal(started.status, 0, started.stderr);
+  assert.ok(servedByDaemon(started), 'no poststart hook: served');
+  const del = front(['--root', late.root, '--debug', 'delete', '--force', id], { socket });
+  assert.equal(del.status, 0, del.stderr);
+  assert.equal(servedByDaemon(del), false, 'a poststop hook without a timeout: Node');
+  assert.deepEqual(leftovers(late, id), []);
+});

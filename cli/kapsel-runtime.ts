@@ -5,6 +5,7 @@
  * invocation pays only for what it uses (start-up cost is the performance problem).
  */
 import { readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { PR_SET_PDEATHSIG } from '../sys/constants.js';
@@ -294,7 +295,7 @@ async function served(globals: GlobalArgs, work: () => Promise<DaemonOutcome>): 
 }
 
 /** What the daemon does for a command line, or undefined to decline it (the front runs Node). */
-function daemonJob(argv: readonly string[]): DaemonJob | undefined {
+async function daemonJob(argv: readonly string[]): Promise<DaemonJob | undefined> {
   const at = commandIndex(argv);
   if (at < 0) return undefined;
   if (argv[at] === 'exec') {
@@ -304,9 +305,35 @@ function daemonJob(argv: readonly string[]): DaemonJob | undefined {
     return (front) => served(globals, () => execForFront(globals, rest, front));
   }
   const fast = parseFastArgv(argv);
-  if (fast === undefined) return undefined;
+  if (fast === undefined || (await runsUnboundedHooks(fast))) return undefined;
   const globalArgv = argv.slice(0, at);
   return (front) => served(fast.globals, () => fastForFront(fast, globalArgv, front));
+}
+
+/**
+ * Whether the command would run a hook without a timeout. The daemon serves one request at a
+ * time, so such a hook that hangs would hold up every other container on the host: those
+ * commands run in their own Node process instead (as without a daemon). Unreadable input is
+ * left to the command, which reports it.
+ */
+async function runsUnboundedHooks(fast: FastArgv): Promise<boolean> {
+  const unbounded = (hooks: unknown): boolean =>
+    Array.isArray(hooks) && hooks.some((h) => typeof h !== 'object' || h === null || (h as { timeout?: unknown }).timeout === undefined);
+  const c = fast.command;
+  try {
+    if (c.verb === 'create' || c.verb === 'run') {
+      const spec = JSON.parse(readFileSync(join(c.args.bundle, 'config.json'), 'utf8')) as { hooks?: Record<string, unknown> };
+      return Object.values(spec.hooks ?? {}).some(unbounded);
+    }
+    if (c.verb === 'start' || c.verb === 'delete') {
+      const { StateStore } = await import('../runtime/state-store.js');
+      const record = new StateStore(fast.globals.root).read(c.args.id);
+      return unbounded(record.hooks[c.verb === 'start' ? 'poststart' : 'poststop']);
+    }
+  } catch {
+    return false; // the command reports what it cannot read
+  }
+  return false;
 }
 
 /** Whether the file this process runs (its entry script) was replaced or changed since now. */

@@ -95,8 +95,11 @@ export interface DaemonOptions {
   readonly socket: string;
   /** Exit after this long without a request; 0: never. */
   readonly idleTimeoutMs: number;
-  /** The work of a command line, or undefined to decline it (the front then runs Node). */
-  readonly job: (argv: readonly string[]) => DaemonJob | undefined;
+  /**
+   * The work of a command line, or undefined to decline it (the front then runs Node). Called
+   * in the caller's cwd.
+   */
+  readonly job: (argv: readonly string[]) => Promise<DaemonJob | undefined>;
   /** Appends one line per served request (time, duration, status, argv) to this file. */
   readonly requestLog?: string | undefined;
   /**
@@ -227,8 +230,9 @@ async function serveOne(sys: Syscalls, conn: number, devNull: number, opts: Daem
       if (m.data.length === 0) return;
       buf = Buffer.concat([buf, m.data]);
     }
-    const job = fds.length === 3 ? opts.job(req.argv) : undefined;
-    if (job === undefined || !enterCwd(req.cwd)) {
+    // in the caller's cwd first: the choice may read the caller's files (config.json)
+    const job = fds.length === 3 && enterCwd(req.cwd) ? await opts.job(req.argv) : undefined;
+    if (job === undefined) {
       sys.write(conn, Buffer.from('F'));
       return;
     }
