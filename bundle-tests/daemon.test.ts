@@ -380,7 +380,7 @@ test('a daemon whose code was replaced on disk (rebuild, upgrade) declines and s
   assert.equal(existsSync(socket), false, 'the stale daemon stopped and removed its socket');
 });
 
-test('commands that would run a hook without a timeout are left to Node (a hung hook must not hold up the daemon)', async () => {
+test('commands that could hold up the daemon (a hook without a timeout, a VM boot) are left to Node', async () => {
   const socket = join(dir, 'hooks.sock');
   await startDaemon(socket);
   const bounded = bundle(['true'], (spec) => {
@@ -413,4 +413,15 @@ test('commands that would run a hook without a timeout are left to Node (a hung 
   assert.equal(del.status, 0, del.stderr);
   assert.equal(servedByDaemon(del), false, 'a poststop hook without a timeout: Node');
   assert.deepEqual(leftovers(late, id), []);
+
+  // a VM container (here with a kernel that does not exist, so it fails at once): Node
+  const vm = bundle(['true'], (spec) => {
+    spec.annotations = { 'run.kapsel.isolation': 'vm', 'run.kapsel.vm.kernel': join(dir, 'no-such-kernel') };
+  });
+  const vmId = `hk-vm-${process.pid}`;
+  const r3 = front(['--root', vm.root, '--debug', 'create', '--bundle', vm.dir, vmId], { socket, files: true });
+  assert.notEqual(r3.status, 0);
+  assert.match(r3.stderr, /no-such-kernel/);
+  assert.equal(servedByDaemon(r3), false, 'a VM container: Node');
+  assert.deepEqual(leftovers(vm, vmId), []);
 });

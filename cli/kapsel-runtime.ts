@@ -12,6 +12,7 @@ import { PR_SET_PDEATHSIG } from '../sys/constants.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
 import type { DaemonJob, DaemonOutcome, FrontLink } from './runtime-daemon.js';
+import type { Spec } from '../oci/runtime-spec.js';
 import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
 
 const VERSION = '0.1.0';
@@ -305,25 +306,27 @@ async function daemonJob(argv: readonly string[]): Promise<DaemonJob | undefined
     return (front) => served(globals, () => execForFront(globals, rest, front));
   }
   const fast = parseFastArgv(argv);
-  if (fast === undefined || (await runsUnboundedHooks(fast))) return undefined;
+  if (fast === undefined || (await holdsUpDaemon(fast))) return undefined;
   const globalArgv = argv.slice(0, at);
   return (front) => served(fast.globals, () => fastForFront(fast, globalArgv, front));
 }
 
 /**
- * Whether the command would run a hook without a timeout. The daemon serves one request at a
- * time, so such a hook that hangs would hold up every other container on the host: those
- * commands run in their own Node process instead (as without a daemon). Unreadable input is
- * left to the command, which reports it.
+ * Whether the command could hold the daemon for long: a hook without a timeout (one that hangs
+ * would hold up every other container's command, as the daemon serves one request at a time),
+ * or a VM container's create (an initramfs or disk image and a VM boot: seconds). Those run in
+ * their own Node process instead, as without a daemon. Unreadable input is left to the
+ * command, which reports it.
  */
-async function runsUnboundedHooks(fast: FastArgv): Promise<boolean> {
+async function holdsUpDaemon(fast: FastArgv): Promise<boolean> {
   const unbounded = (hooks: unknown): boolean =>
     Array.isArray(hooks) && hooks.some((h) => typeof h !== 'object' || h === null || (h as { timeout?: unknown }).timeout === undefined);
   const c = fast.command;
   try {
     if (c.verb === 'create' || c.verb === 'run') {
-      const spec = JSON.parse(readFileSync(join(c.args.bundle, 'config.json'), 'utf8')) as { hooks?: Record<string, unknown> };
-      return Object.values(spec.hooks ?? {}).some(unbounded);
+      const spec = JSON.parse(readFileSync(join(c.args.bundle, 'config.json'), 'utf8')) as Spec;
+      const { isVmSpec } = await import('../runtime/vm-spec.js');
+      return isVmSpec(spec) || Object.values(spec.hooks ?? {}).some(unbounded);
     }
     if (c.verb === 'start' || c.verb === 'delete') {
       const { StateStore } = await import('../runtime/state-store.js');

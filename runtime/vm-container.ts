@@ -29,14 +29,12 @@ import type { CreateOptions, CreatedContainer } from './create.js';
 import type { StageProcess } from './stage/client.js';
 import { MessageWriter, MsgType, Tag } from './stage/protocol.js';
 
-export const ISOLATION_ANNOTATION = 'run.kapsel.isolation';
+export { ISOLATION_ANNOTATION, isVmSpec } from './vm-spec.js';
+import { isVmSpec } from './vm-spec.js';
+
 const CONTROL_PORT = 'kapsel';
 /** virtio-pci transport + the control channel's virtio-serial port; virtio_blk for vm.image. */
 const BASE_MODULES = ['virtio_pci', 'virtio_console'];
-
-export function isVmSpec(spec: Spec): boolean {
-  return spec.annotations?.[ISOLATION_ANNOTATION] === 'vm' || spec.vm !== undefined;
-}
 
 /** A container created by createVmContainer (its pid is kapsel-vmm, not a process in namespaces). */
 export function isVmRecord(record: ContainerRecord): boolean {
