@@ -80,6 +80,11 @@ export async function parseWithYargs(argv: readonly string[], ctx: YargsContext)
       writeDefaultSpec(argv.bundle, argv.rootless);
     })
     .command('exec [options] <id> <command..>', 'run a process in a running container (options: --process FILE, -t/--tty, --console-socket, -d/--detach, --pid-file, --cwd, -e/--env, -u/--user UID[:GID], -g/--additional-gids, -c/--cap, --no-new-privs, --preserve-fds)', (y) => y, () => undefined)
+    // handled before yargs (cli/kapsel-runtime.ts); listed here for --help. With global options
+    // in front it arrives here: refused, since a daemon serves every --root and --log.
+    .command('daemon', 'serve this runtime warm for bin/kapsel-runtime (options: --socket PATH, --idle-timeout SECONDS, --request-log FILE, --workers N)', (y) => y, () => {
+      throw new KapselError('ERR_USAGE', 'daemon takes no global options: run `kapsel-runtime daemon [--socket PATH] [--idle-timeout SECONDS] [--request-log FILE] [--workers N]`');
+    })
     .command('features', 'print the features this runtime supports (runtime-spec features.md)', (y) => y, async () => {
       const { runtimeFeatures } = await import('../runtime/features.js');
       process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
