@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { exitCodeFor, formatError } from './errors.js';
 import type { DaemonJob, DaemonOutcome, FrontLink } from './runtime-daemon.js';
 import type { Spec } from '../oci/runtime-spec.js';
+import type { Syscalls } from '../sys/syscalls.js';
 import { parseFastArgv, parseFastGlobals, type CreateArgv, type FastArgv, type FastCommand, type RuntimeGlobals as GlobalArgs } from './runtime-argv.js';
 
 const VERSION = '0.1.0';
@@ -213,10 +214,8 @@ function report(err: unknown): number {
  * The stage of a daemon-served create, run or exec: forked by the caller's front
  * (native/front.c), which also reaps what a failed request killed.
  */
-async function stageViaFront(front: FrontLink, preserveFds: number) {
-  const { linuxSyscalls } = await import('../sys/linux-syscalls.js');
+async function stageViaFront(sys: Syscalls, front: FrontLink, preserveFds: number) {
   const { StageProcess } = await import('../runtime/stage/client.js');
-  const sys = linuxSyscalls();
   return {
     spawnStage: () => StageProcess.forkedBy(sys, preserveFds, (memfd, sock, syncFd) => {
       front.forkStage(memfd, sock, syncFd);
@@ -225,20 +224,23 @@ async function stageViaFront(front: FrontLink, preserveFds: number) {
   };
 }
 
-/** The caller's cgroups (a relative cgroupsPath is relative to the caller's, not the daemon's). */
-function callerCgroup(front: FrontLink): string {
-  return readFileSync(`/proc/${front.pid}/cgroup`, 'utf8');
-}
-
-async function createForFront(g: GlobalArgs, a: CreateArgs, front: FrontLink) {
+/** create, or run's create + start, with the stage forked by the caller's front. */
+async function createForFront(g: GlobalArgs, a: CreateArgs, front: FrontLink, start: boolean): Promise<number> {
   const { linuxSyscalls, StateStore } = await runtime();
-  const { createContainer } = await import('../runtime/create.js');
-  const via = await stageViaFront(front, a['preserve-fds'] ?? 0);
-  mark('modules loaded');
   const sys = linuxSyscalls();
+  const via = await stageViaFront(sys, front, a['preserve-fds'] ?? 0);
+  // a relative cgroupsPath is relative to the caller's cgroup, not the daemon's
+  const opts = { ...toCreateOptions(a), spawnStage: via.spawnStage, reapInit: via.reap, callerPid: front.pid };
   const store = new StateStore(g.root);
-  const created = createContainer(sys, store, { ...toCreateOptions(a), spawnStage: via.spawnStage, reapInit: via.reap, callerCgroup: callerCgroup(front) }, logger);
-  return { sys, store, created, reap: via.reap };
+  if (start) {
+    const { createAndStart } = await import('../runtime/run.js');
+    const del = await deleteDeps();
+    mark('modules loaded');
+    return createAndStart(sys, store, opts, del, logger);
+  }
+  const { createContainer } = await import('../runtime/create.js');
+  mark('modules loaded');
+  return createContainer(sys, store, opts, logger).pid;
 }
 
 /** A fast command line served by the daemon; `globalArgv`: its global options as given. */
@@ -246,23 +248,14 @@ async function fastForFront(fast: FastArgv, globalArgv: readonly string[], front
   const g = fast.globals;
   const c = fast.command;
   if (c.verb === 'create') {
-    await createForFront(g, c.args, front);
+    await createForFront(g, c.args, front, false);
     return { status: 0 };
   }
   if (c.verb === 'run') {
-    const { sys, store, created, reap } = await createForFront(g, c.args, front);
-    const { startContainer, deleteContainer } = await import('../runtime/lifecycle.js');
-    try {
-      startContainer(sys, store, c.args.id, logger);
-    } catch (err) {
-      const { killInit } = await import('../runtime/create.js');
-      killInit(sys, { ...toCreateOptions(c.args), reapInit: reap }, created.pid, created.record.pidStartTime);
-      await deleteContainer(sys, store, c.args.id, true, await deleteDeps(), logger).catch(() => undefined);
-      throw err;
-    }
+    const pid = await createForFront(g, c.args, front, true);
     if (c.args.detach) return { status: 0 };
     // the front waits for the init (its child now), then deletes it as `run` does
-    return { status: 0, waitPid: created.pid, ...(c.args.keep ? {} : { followUp: [...globalArgv, 'delete', '--force', c.args.id] }) };
+    return { status: 0, waitPid: pid, ...(c.args.keep ? {} : { followUp: [...globalArgv, 'delete', '--force', c.args.id] }) };
   }
   await runFast(g, c);
   return { status: 0 };
@@ -274,9 +267,10 @@ async function execForFront(g: GlobalArgs, execArgv: readonly string[], front: F
   const opts = await execOptions(a);
   const { linuxSyscalls, StateStore } = await runtime();
   const { startExec } = await import('../runtime/exec.js');
-  const via = await stageViaFront(front, a.preserveFds ?? 0);
+  const sys = linuxSyscalls();
+  const via = await stageViaFront(sys, front, a.preserveFds ?? 0);
   mark('modules loaded');
-  const pid = startExec(linuxSyscalls(), new StateStore(g.root), { ...opts, spawnStage: via.spawnStage, reapChild: via.reap }, logger);
+  const pid = startExec(sys, new StateStore(g.root), { ...opts, spawnStage: via.spawnStage, reapChild: via.reap }, logger);
   return a.detach ? { status: 0 } : { status: 0, waitPid: pid };
 }
 

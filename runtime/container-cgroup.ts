@@ -2,8 +2,9 @@
  * Connects the cgroups library to the runtime: one CgroupManager per container, plus what the
  * rootfs needs to show the container its own cgroups under a `cgroup` mount.
  */
-import { readdirSync, rmdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { parseCgroupsPath } from '../cgroups/cgroup-path.js';
 import { newCgroupManager } from '../cgroups/detect.js';
 import type { CgroupManager } from '../cgroups/manager.js';
 import { DEVICE_PROGRAM_LICENSE } from '../cgroups/v2/device-bpf.js';
@@ -71,8 +72,10 @@ export function removeCgroupDirs(paths: Record<string, string>, cgroupsPath: str
 export const loadAndAttachDeviceProgram: DeviceProgramLoader = (cgroupDirFd, insns) =>
   attachCgroupDeviceProgram(cgroupDirFd, insns, DEVICE_PROGRAM_LICENSE);
 
-/** `procSelfCgroup`: the caller's /proc/<pid>/cgroup for a relative path (default: ours). */
-export function openContainerCgroup(cgroupsPath: string, id: string, procSelfCgroup?: string): ContainerCgroup {
+/** `callerPid`: a relative cgroupsPath is relative to that process's cgroups (default: ours). */
+export function openContainerCgroup(cgroupsPath: string, id: string, callerPid?: number): ContainerCgroup {
+  // read only for a relative path, which is rare (containerd and podman pass absolute ones)
+  const procSelfCgroup = callerPid !== undefined && parseCgroupsPath(cgroupsPath).kind === 'relative' ? readFileSync(`/proc/${callerPid}/cgroup`, 'utf8') : undefined;
   const manager = newCgroupManager({ cgroupsPath, id, loadAndAttachDeviceProgram, procSelfCgroup });
   const create = manager.create.bind(manager);
   return Object.assign(manager, {

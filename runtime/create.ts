@@ -53,14 +53,8 @@ export interface CreateOptions {
    * front of `kapsel-runtime daemon`): a zombie holds its cgroup.
    */
   readonly reapInit?: (pid: number) => void;
-  /** The caller's /proc/<pid>/cgroup text, for a relative cgroupsPath (default: our own). */
-  readonly callerCgroup?: string | undefined;
-}
-
-/** SIGKILL the init of a failed create and wait until it is reaped. */
-export function killInit(sys: Syscalls, opts: CreateOptions, pid: number, startTime: string): void {
-  killAndReap(sys, pid, startTime);
-  opts.reapInit?.(pid);
+  /** The caller's pid: a relative cgroupsPath is relative to its cgroup (default: ours). */
+  readonly callerPid?: number | undefined;
 }
 
 export interface CreatedContainer {
@@ -224,16 +218,16 @@ export function createContainer(sys: Syscalls, store: StateStore, opts: CreateOp
     const pid = s.expect(MsgType.PID).payload.readUInt32LE(0);
     record.pid = pid;
     record.pidStartTime = readProcStat(pid)?.startTime ?? '';
-    cleanup.push(() => killInit(sys, opts, pid, record.pidStartTime));
+    cleanup.push(() => killAndReap(sys, pid, record.pidStartTime, opts.reapInit));
     log.debug(`stage: namespaces and init pid ${pid} in ${(performance.now() - t0).toFixed(1)}ms`);
 
     // cgroups: the init joins before anything runs inside
-    cgroup = openContainerCgroup(record.cgroupsPath, opts.id, opts.callerCgroup);
+    cgroup = openContainerCgroup(record.cgroupsPath, opts.id, opts.callerPid);
     const cg = cgroup;
     cg.create();
     cleanup.push(() => {
       // the init first: a cgroup with a live (or unreaped) process cannot be removed
-      killInit(sys, opts, pid, record.pidStartTime);
+      killAndReap(sys, pid, record.pidStartTime, opts.reapInit);
       cg.destroySync();
     });
     cg.join(pid);

@@ -164,10 +164,7 @@ export function startExec(sys: Syscalls, store: StateStore, opts: ExecOptions, l
     stage.send(fin.message, fin.fds);
     stage.expect(MsgType.READY);
   } catch (err) {
-    if (pid > 0) {
-      killAndReap(sys, pid, readProcStat(pid)?.startTime ?? '');
-      opts.reapChild?.(pid);
-    }
+    if (pid > 0) killAndReap(sys, pid, readProcStat(pid)?.startTime ?? '', opts.reapChild);
     throw err;
   } finally {
     stage.close();

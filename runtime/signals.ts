@@ -59,9 +59,14 @@ export function waitGone(pid: number, startTime: string, timeoutMs: number): boo
 /**
  * SIGKILL and wait until the process has died; reap it when it is our child (the runtime is
  * its subreaper during `run`): a zombie still holds its cgroup, which then cannot be removed.
+ * `reap` reaps it when another process is its subreaper (the front of `kapsel-runtime daemon`).
  */
-export function killAndReap(sys: Syscalls, pid: number, startTime: string): void {
+export function killAndReap(sys: Syscalls, pid: number, startTime: string, reap?: (pid: number) => void): void {
   if (signalProcess(sys, pid, startTime, 9)) waitGone(pid, startTime, 10_000);
+  if (reap !== undefined) {
+    reap(pid);
+    return;
+  }
   try {
     sys.waitpid(pid, 1 /* WNOHANG */);
   } catch {

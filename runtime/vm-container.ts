@@ -123,7 +123,7 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
     sys.mkfifo(store.fifoPath(opts.id), 0o622);
     chmodSync(store.fifoPath(opts.id), 0o622);
     // The VMM's resources, not the guest's devices: QEMU opens /dev/kvm, so no device rules.
-    cgroup = openContainerCgroup(record.cgroupsPath, opts.id, opts.callerCgroup);
+    cgroup = openContainerCgroup(record.cgroupsPath, opts.id, opts.callerPid);
     cgroup.create();
     const { devices: _devices, ...resources } = linux.resources ?? {};
     cgroup.apply(resources);
@@ -148,10 +148,7 @@ export function createVmContainer(sys: Syscalls, store: StateStore, opts: Create
     if (opts.pidFile !== undefined) writePid(opts.pidFile, pid);
     return { record, pid, stage: undefined };
   } catch (err) {
-    if (record.pid !== 0) {
-      killAndReap(sys, record.pid, record.pidStartTime);
-      opts.reapInit?.(record.pid);
-    }
+    if (record.pid !== 0) killAndReap(sys, record.pid, record.pidStartTime, opts.reapInit);
     try {
       cgroup?.destroySync();
     } catch (undoErr) {
