@@ -120,6 +120,18 @@ static int same_world(int sock) {
   return same_file("/proc/self/root", theirs);
 }
 
+/* send(2) of all `len` bytes (no SIGPIPE when the daemon is gone); 0, or -1. */
+static int write_full(int fd, const void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    done += (size_t)n;
+  }
+  return 0;
+}
+
 /* Sends the request; 0 when sent. */
 static int send_request(int sock, int argc, char **argv) {
   static char payload[MAX_PAYLOAD];
@@ -151,34 +163,16 @@ static int send_request(int sock, int argc, char **argv) {
   c->cmsg_len = CMSG_LEN(3 * sizeof(int));
   int fds[3] = {0, 1, 2};
   memcpy(CMSG_DATA(c), fds, sizeof fds);
-  size_t total = sizeof head + off;
   ssize_t n;
   do n = sendmsg(sock, &msg, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
   /* the rest, if the kernel took only part (the fds went with the first byte) */
   size_t sent = (size_t)n;
-  while (sent < total) {
-    const char *p = sent < sizeof head ? (const char *)head + sent : payload + (sent - sizeof head);
-    size_t len = sent < sizeof head ? sizeof head - sent : total - sent;
-    n = send(sock, p, len, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    sent += (size_t)n;
-  }
-  return 0;
+  if (sent < sizeof head) return write_full(sock, head + sent, sizeof head - sent) < 0 ? -1 : write_full(sock, payload, off);
+  return write_full(sock, payload + (sent - sizeof head), off - (sent - sizeof head));
 }
 
-static int write_full(int fd, const void *buf, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
-    done += (size_t)n;
-  }
-  return 0;
-}
 
 /* One byte of message type, with any fds sent along (close-on-exec); -1 when the daemon is gone. */
 static int read_type(int sock, int fds[2], int *nfds) {
