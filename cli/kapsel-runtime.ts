@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { KapselError } from '../common/errors.js';
 import { PR_SET_PDEATHSIG } from '../sys/constants.js';
 import { createLogger, type Logger } from '../common/log.js';
+import { mark as markOn, nowMs, restartTimeline } from '../common/timeline.js';
 import { exitCodeFor, formatError } from './errors.js';
 import type { DaemonJob, DaemonOutcome, FrontLink } from './runtime-daemon.js';
 import type { Spec } from '../oci/runtime-spec.js';
@@ -20,19 +21,9 @@ const VERSION = '0.1.0';
 
 let logger: Logger = createLogger();
 
-/**
- * `--debug` timeline of this process: each mark logs the time since the previous one, and the
- * first one the time since the process started (Node's own start-up).
- */
-let lastMarkMs = 0;
-/** Milliseconds since the process started. Not `performance.now()`: the first use of the
- * `performance` global loads ~10 of Node's modules (~2 ms of every invocation, issue 9). */
-function nowMs(): number {
-  return process.uptime() * 1000;
-}
-function mark(what: string, now = nowMs()): void {
-  logger.debug(`${what} in ${(now - lastMarkMs).toFixed(1)}ms`);
-  lastMarkMs = now;
+/** A stage of this invocation's `--debug` timeline (common/timeline.ts). */
+function mark(what: string, now?: number): void {
+  markOn(logger, what, now);
 }
 
 /** Writes to fd 1 itself: the first use of process.stdout loads Node's stream modules (~4 ms). */
@@ -276,7 +267,7 @@ async function execForFront(g: GlobalArgs, execArgv: readonly string[], front: F
 
 /** One request of `kapsel-runtime daemon` (cli/runtime-daemon.ts): a whole invocation's work. */
 async function served(globals: GlobalArgs, work: () => Promise<DaemonOutcome>): Promise<DaemonOutcome> {
-  lastMarkMs = nowMs();
+  restartTimeline();
   try {
     setup(globals);
     mark('arguments parsed (daemon)');
@@ -423,7 +414,7 @@ async function main(): Promise<void> {
     mark('node start-up and entry load', entered);
     mark('arguments parsed');
     await runFast(fast.globals, fast.command);
-    lastMarkMs = nowMs(); // the verb's own stages are logged by the runtime; `exit` is teardown only
+    restartTimeline(); // the verb's own stages are logged by the runtime; `exit` is teardown only
     return;
   }
   const { parseWithYargs } = await import('./runtime-yargs.js');

@@ -8,12 +8,17 @@ import type { Logger } from './log.js';
 let lastMarkMs = 0;
 
 /** Milliseconds since the process started; not `performance.now()`, whose first use loads ~10 of Node's modules. */
-function nowMs(): number {
+export function nowMs(): number {
   return process.uptime() * 1000;
 }
 
-export function mark(log: Logger, what: string): void {
-  const now = nowMs();
+/** Logs the time since the previous mark (or since `restartTimeline`), measured up to `now`. */
+export function mark(log: Logger, what: string, now = nowMs()): void {
   log.debug(`${what} in ${(now - lastMarkMs).toFixed(1)}ms`);
   lastMarkMs = now;
+}
+
+/** The next mark measures from now (a new request of a long-lived process, or stages not logged). */
+export function restartTimeline(): void {
+  lastMarkMs = nowMs();
 }
